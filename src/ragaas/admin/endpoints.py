@@ -1,0 +1,63 @@
+"""/v1/users and /v1/api-keys."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from ragaas.admin import service
+from ragaas.admin.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, UserCreate, UserOut
+from ragaas.auth.dependencies import CurrentPrincipal, OrgAdmin
+from ragaas.db import Session
+from ragaas.errors import Forbidden
+from ragaas.models import User
+
+router = APIRouter(prefix="/v1", tags=["admin"])
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, operation_id="users_create")
+async def create_user(body: UserCreate, principal: OrgAdmin, session: Session) -> UserOut:
+    """Create a user in the caller's organisation (admins only)."""
+    user = await service.create_user(
+        session, principal.organization_id, body.email, body.password, body.role
+    )
+    await session.commit()
+    return UserOut.model_validate(user)
+
+
+@router.get("/users", operation_id="users_list")
+async def list_users(principal: OrgAdmin, session: Session) -> list[UserOut]:
+    """List the organisation's users (admins only)."""
+    repo = service.UserRepository(session, principal.organization_id)
+    users = await session.scalars(repo.base().order_by(User.created_at))
+    return [UserOut.model_validate(u) for u in users]
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, operation_id="api_keys_create")
+async def create_key(
+    body: ApiKeyCreate, principal: CurrentPrincipal, session: Session
+) -> ApiKeyCreated:
+    """Create an API key for yourself, with at most your own permissions; shown once."""
+    user = await service.UserRepository(session, principal.organization_id).get(principal.user_id)
+    if principal.api_key_id is not None and not principal.permissions >= set(body.scopes):
+        raise Forbidden("an API key cannot mint a key with more scopes than its own")
+    key, plaintext = await service.create_api_key(
+        session, user, body.name, frozenset(body.scopes), body.expires_at
+    )
+    await session.commit()
+    return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=plaintext)
+
+
+@router.get("/api-keys", operation_id="api_keys_list")
+async def list_keys(principal: CurrentPrincipal, session: Session) -> list[ApiKeyOut]:
+    """Your API keys (all of the organisation's, for an admin)."""
+    return [ApiKeyOut.model_validate(k) for k in await service.list_keys(session, principal)]
+
+
+@router.delete("/api-keys/{key_id}", operation_id="api_keys_revoke")
+async def revoke_key(key_id: uuid.UUID, principal: CurrentPrincipal, session: Session) -> ApiKeyOut:
+    """Revoke an API key; it stops working at once."""
+    key = await service.revoke_key(session, principal, key_id)
+    await session.commit()
+    return ApiKeyOut.model_validate(key)

@@ -1,0 +1,58 @@
+"""Request and response bodies for users and API keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragaas.auth.permissions import Permission, Role
+
+
+class UserCreate(BaseModel):
+    # A plain shape check: internal domains (corp.local) are legitimate on self-hosted installs.
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)
+    password: str = Field(min_length=8, max_length=200)
+    role: Role = Role.VIEWER
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    email: str
+    role: str
+    active: bool
+    created_at: datetime
+
+
+class ApiKeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[Permission] = Field(min_length=1)
+    expires_at: datetime | None = None
+
+
+class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The key itself: shown once, never retrievable again")
+
+
+class Bootstrapped(BaseModel):
+    organization_id: uuid.UUID
+    user_id: uuid.UUID
+    api_key: str

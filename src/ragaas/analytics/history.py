@@ -1,0 +1,36 @@
+"""Writing the query history: every answered query with its citations and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ragaas.auth.principal import Principal
+from ragaas.models import QueryHistory
+
+
+async def record_query(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    kind: str,
+    query: str,
+    answer: str | None,
+    citations: list[dict[str, Any]],
+    metrics: dict[str, Any],
+) -> QueryHistory:
+    """Stage a query_history row for the caller's organisation (the caller commits)."""
+    row = QueryHistory(
+        organization_id=principal.organization_id,
+        user_id=principal.user_id,
+        api_key_id=principal.api_key_id,
+        kind=kind,
+        query=query,
+        answer=answer,
+        citations=citations,
+        metrics=metrics,
+    )
+    session.add(row)
+    await session.flush()
+    return row

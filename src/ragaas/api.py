@@ -1,0 +1,14 @@
+"""Every router of the API, in one place."""
+
+from fastapi import APIRouter
+
+from ragaas import health
+from ragaas.admin import endpoints as admin
+from ragaas.auth import endpoints as auth
+from ragaas.documents import endpoints as documents
+from ragaas.generation import endpoints as generation
+from ragaas.retrieval import endpoints as retrieval
+
+router = APIRouter()
+for module in (health, auth, admin, documents, retrieval, generation):
+    router.include_router(module.router)

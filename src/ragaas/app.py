@@ -1,0 +1,77 @@
+"""The FastAPI application factory and its lifespan (runtime, in-process worker)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from ragaas import __version__
+from ragaas.api import router
+from ragaas.errors import install_error_handlers
+from ragaas.generation.service import Answerer
+from ragaas.retrieval.service import QueryEmbeddingCache, Searcher
+from ragaas.runtime import Runtime, build_runtime
+from ragaas.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """The API; pass a ready ``runtime`` to share one (tests), else it is built at startup."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime if runtime is not None else await asyncio.to_thread(build_runtime, settings)
+        _attach(app, rt)
+        worker = await _start_worker(rt) if settings.workers_in_process else None
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await _stop_worker(rt, worker)
+            if runtime is None:
+                await rt.close()
+
+    app = FastAPI(
+        title="Ragaas",
+        version=__version__,
+        description="Multi-tenant retrieval-augmented generation over your organisation's data.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(router)
+    return app
+
+
+def _attach(app: FastAPI, rt: Runtime) -> None:
+    state = app.state
+    state.runtime = rt
+    state.settings = rt.settings
+    state.sessionmaker = rt.sessionmaker
+    state.jwt_secret = rt.settings.resolved_jwt_secret()
+    state.searcher = Searcher(
+        QueryEmbeddingCache(rt.embedder), rt.settings.search_candidates, rt.settings.rrf_k
+    )
+    state.answerer = Answerer(state.searcher, rt.chat_model, rt.settings)
+
+
+async def _start_worker(rt: Runtime) -> asyncio.Task[None]:
+    await rt.jobs.open_async()
+    log.info("starting an in-process job worker")
+    return asyncio.create_task(
+        rt.jobs.run_worker_async(
+            concurrency=rt.settings.worker_concurrency, install_signal_handlers=False
+        )
+    )
+
+
+async def _stop_worker(rt: Runtime, worker: asyncio.Task[None]) -> None:
+    worker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker
+    await rt.jobs.close_async()

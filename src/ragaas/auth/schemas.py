@@ -1,0 +1,34 @@
+"""Login and token bodies."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, Field
+
+
+class LoginRequest(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=200)
+    organization_id: uuid.UUID | None = Field(
+        default=None, description="Needed only when the e-mail belongs to several organisations"
+    )
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"  # noqa: S105 (a scheme name, not a secret)
+    expires_in: int
+
+
+class Me(BaseModel):
+    user_id: uuid.UUID
+    organization_id: uuid.UUID
+    role: str
+    permissions: list[str]
+    api_key_id: uuid.UUID | None

@@ -1,0 +1,115 @@
+"""One error hierarchy, rendered as RFC 9457 ``application/problem+json``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """An expected failure with an HTTP status and a message safe to show the caller."""
+
+    status_code = 400
+    title = "Bad request"
+
+    def __init__(self, message: str, status_code: int | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+        self.extra = extra
+
+
+class NotAuthenticated(AppError):
+    status_code = 401
+    title = "Not authenticated"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    title = "Forbidden"
+
+
+class NotFound(AppError):
+    status_code = 404
+    title = "Not found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    title = "Conflict"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(AppError):
+    status_code = 415
+    title = "Unsupported media type"
+
+
+class Unprocessable(AppError):
+    status_code = 422
+    title = "Unprocessable content"
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    title = "Service unavailable"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """Build a problem+json response."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem(exc.status_code, exc.title, exc.message, **exc.extra)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(exc.status_code, str(exc.detail), str(exc.detail))
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"])
+    return problem(422, "Validation failed", f"{where}: {first['msg']}", errors=errors)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "Internal server error", "An unexpected error occurred.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error as problem+json; never leak exception text on a 500."""
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

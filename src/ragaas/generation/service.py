@@ -1,0 +1,154 @@
+"""Answering a question: retrieve, then generate (LLM) or extract, with citations and metrics."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ragaas.analytics.history import record_query
+from ragaas.auth.principal import Principal
+from ragaas.generation import extractive, prompts
+from ragaas.generation.schemas import ChatRequest, ChatResponse, Citation
+from ragaas.providers.llm.base import ChatModel, Completion
+from ragaas.retrieval.schemas import SearchResult
+from ragaas.retrieval.service import Searcher
+from ragaas.settings import Settings
+
+NOT_FOUND = "I could not find an answer to that in your documents."
+SNIPPET_CHARS = 300
+
+
+@dataclass
+class Draft:
+    """An answer before it is recorded: its text, the sources it cites, and its metrics."""
+
+    answer: str
+    citations: list[Citation]
+    metrics: dict[str, Any]
+
+
+def citation(n: int, source: SearchResult, snippet: str | None = None) -> Citation:
+    """A citation numbered ``n`` pointing at a retrieved passage."""
+    return Citation(
+        n=n,
+        chunk_id=source.chunk_id,
+        document_id=source.document_id,
+        external_id=source.external_id,
+        title=source.title,
+        url=source.url,
+        snippet=(snippet or source.content)[:SNIPPET_CHARS],
+    )
+
+
+def extractive_answer(query: str, sources: list[SearchResult]) -> tuple[str, list[Citation]]:
+    """The best supporting sentences, each followed by the number of its source."""
+    picked = extractive.pick_sentences(query, sources)
+    if not picked:
+        return NOT_FOUND, []
+    numbers: dict[int, int] = {}
+    parts, citations = [], []
+    for item in picked:
+        if item.source_index not in numbers:
+            numbers[item.source_index] = len(numbers) + 1
+            n = numbers[item.source_index]
+            citations.append(citation(n, sources[item.source_index], item.sentence))
+        parts.append(f"{item.sentence} [{numbers[item.source_index]}]")
+    return " ".join(parts), citations
+
+
+def llm_citations(answer: str, sources: list[SearchResult]) -> list[Citation]:
+    """Citations for the sources the generated answer refers to by number."""
+    return [citation(n, sources[n - 1]) for n in prompts.cited_numbers(answer, len(sources))]
+
+
+def usage_metrics(settings: Settings, model: ChatModel, completion: Completion) -> dict[str, Any]:
+    """Tokens and cost of one LLM call."""
+    cost = (
+        completion.tokens_in * settings.llm_price_per_1k_input
+        + completion.tokens_out * settings.llm_price_per_1k_output
+    ) / 1000
+    return {
+        "llm_model": completion.model or model.name,
+        "tokens_in": completion.tokens_in,
+        "tokens_out": completion.tokens_out,
+        "cost": round(cost, 6),
+    }
+
+
+@dataclass
+class Answerer:
+    searcher: Searcher
+    chat_model: ChatModel | None
+    settings: Settings
+
+    async def retrieve(
+        self, session: AsyncSession, principal: Principal, body: ChatRequest
+    ) -> tuple[list[SearchResult], dict[str, Any]]:
+        """The passages to answer from, and the retrieval metrics."""
+        outcome = await self.searcher.search(
+            session, principal.organization_id, body.query, body.top_k, body.mode, body.filters
+        )
+        metrics: dict[str, Any] = {"mode": body.mode.value, "top_k": body.top_k}
+        metrics["timings_ms"] = {f"retrieve_{k}": v for k, v in outcome.timings_ms.items()}
+        metrics["retrieved"] = len(outcome.results)
+        return outcome.results, metrics
+
+    async def draft(self, session: AsyncSession, principal: Principal, body: ChatRequest) -> Draft:
+        """Retrieve and answer (without recording)."""
+        started = time.perf_counter()
+        sources, metrics = await self.retrieve(session, principal, body)
+        metrics["timings_ms"]["retrieve_ms"] = _ms(started)
+        generated = time.perf_counter()
+        citations: list[Citation] = []
+        if not sources:
+            answer = NOT_FOUND
+        elif self.chat_model is None:
+            answer, citations = extractive_answer(body.query, sources)
+            metrics["answerer"] = "extractive"
+        else:
+            completion = await self.chat_model.complete(
+                prompts.build_messages(body.query, sources),
+                max_tokens=self.settings.llm_max_tokens,
+                temperature=0.0,
+            )
+            answer = completion.text.strip()
+            citations = llm_citations(answer, sources)
+            metrics.update(usage_metrics(self.settings, self.chat_model, completion))
+            metrics["answerer"] = "llm"
+        metrics["timings_ms"]["generate_ms"] = _ms(generated)
+        metrics["timings_ms"]["total_ms"] = _ms(started)
+        return Draft(answer, citations, metrics)
+
+    async def answer(
+        self, session: AsyncSession, principal: Principal, body: ChatRequest
+    ) -> ChatResponse:
+        """Answer the question and record it in the query history."""
+        draft = await self.draft(session, principal, body)
+        query_id = await self.record(session, principal, body.query, draft)
+        return ChatResponse(
+            answer=draft.answer, citations=draft.citations, query_id=query_id, metrics=draft.metrics
+        )
+
+    async def record(
+        self, session: AsyncSession, principal: Principal, query: str, draft: Draft
+    ) -> uuid.UUID:
+        """Write the query_history row and commit."""
+        row = await record_query(
+            session,
+            principal,
+            kind="chat",
+            query=query,
+            answer=draft.answer,
+            citations=[c.model_dump(mode="json") for c in draft.citations],
+            metrics=draft.metrics,
+        )
+        await session.commit()
+        return row.id
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

@@ -1,0 +1,78 @@
+"""Server-sent events for a streamed answer: ``delta`` events, then ``done`` (or ``error``)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ragaas.auth.principal import Principal
+from ragaas.generation import prompts
+from ragaas.generation.schemas import ChatRequest
+from ragaas.generation.service import (
+    NOT_FOUND,
+    Answerer,
+    Draft,
+    extractive_answer,
+    llm_citations,
+    usage_metrics,
+)
+from ragaas.providers.llm.base import Completion, LLMError
+from ragaas.retrieval.schemas import SearchResult
+
+
+def sse(event: str, data: Any) -> str:
+    """One server-sent event."""
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+async def stream_answer(
+    answerer: Answerer,
+    sessions: async_sessionmaker[AsyncSession],
+    principal: Principal,
+    body: ChatRequest,
+    sources: list[SearchResult],
+    metrics: dict[str, Any],
+) -> AsyncIterator[str]:
+    """Stream the answer to already-retrieved sources, then record the query."""
+    started = time.perf_counter()
+    model = answerer.chat_model
+    if model is None or not sources:
+        answer, citations = extractive_answer(body.query, sources) if sources else (NOT_FOUND, [])
+        metrics["answerer"] = "extractive"
+        yield sse("delta", {"text": answer})
+    else:
+        parts: list[str] = []
+        stream = model.stream(
+            prompts.build_messages(body.query, sources),
+            max_tokens=answerer.settings.llm_max_tokens,
+            temperature=0.0,
+        )
+        try:
+            async with stream:
+                async for delta in stream:
+                    parts.append(delta)
+                    yield sse("delta", {"text": delta})
+        except LLMError as exc:
+            yield sse("error", {"status": 502, "detail": exc.message})
+            return
+        answer = "".join(parts).strip()
+        citations = llm_citations(answer, sources)
+        tokens_in, tokens_out = stream.usage or (0, len(parts))
+        completion = Completion(answer, tokens_in, tokens_out, model.name)
+        metrics.update(usage_metrics(answerer.settings, model, completion))
+        metrics["answerer"] = "llm"
+    metrics["timings_ms"]["generate_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    draft = Draft(answer, citations, metrics)
+    async with sessions() as session:
+        query_id = await answerer.record(session, principal, body.query, draft)
+    done = {
+        "query_id": str(query_id),
+        "answer": answer,
+        "citations": [c.model_dump(mode="json") for c in citations],
+        "metrics": metrics,
+    }
+    yield sse("done", done)

@@ -1,0 +1,49 @@
+"""Background jobs of the ingestion pipeline."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from procrastinate import JobContext, RetryStrategy
+
+from ragaas.ingestion.embedding import embed_pending
+from ragaas.ingestion.pipeline import ingest_document, mark_failed
+from ragaas.jobs.queue import EMBEDDINGS_QUEUE, job_app
+from ragaas.models import Document
+from ragaas.runtime import current_runtime
+
+log = logging.getLogger(__name__)
+INGEST_ATTEMPTS = 3
+
+
+@job_app.task(
+    name="documents.ingest",
+    pass_context=True,
+    retry=RetryStrategy(max_attempts=INGEST_ATTEMPTS, exponential_wait=2),
+)
+async def ingest(context: JobContext, document_id: str) -> None:
+    """Parse and chunk one document."""
+    runtime = current_runtime()
+    try:
+        await ingest_document(runtime, uuid.UUID(document_id))
+    except Exception:
+        attempts = (context.job.attempts or 0) + 1
+        if attempts >= INGEST_ATTEMPTS:
+            # Out of retries: say so on the document instead of leaving it "processing".
+            async with runtime.sessionmaker() as session:
+                doc = await session.get(Document, uuid.UUID(document_id))
+                if doc is not None:
+                    await mark_failed(session, doc, "internal error during ingestion; see logs")
+        raise
+
+
+@job_app.task(
+    name="chunks.embed",
+    queue=EMBEDDINGS_QUEUE,
+    retry=RetryStrategy(max_attempts=5, exponential_wait=2),
+)
+async def embed() -> None:
+    """Embed every chunk that has no vector yet (enqueued by a database trigger)."""
+    count = await embed_pending(current_runtime())
+    log.info("embedded %d chunks", count)

@@ -1,0 +1,3 @@
+"""Importing this module registers every task on the job app."""
+
+import ragaas.ingestion.tasks  # noqa: F401

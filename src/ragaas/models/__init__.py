@@ -1,0 +1,28 @@
+"""All ORM models; importing this module registers every table on ``Base.metadata``."""
+
+from ragaas.models.api_key import ApiKey
+from ragaas.models.base import Base
+from ragaas.models.chunk import Chunk
+from ragaas.models.data_source import DataSource
+from ragaas.models.document import Document, DocumentStatus
+from ragaas.models.organization import Organization
+from ragaas.models.query_history import QueryHistory
+from ragaas.models.rag_config import RagConfig
+from ragaas.models.rule import Rule
+from ragaas.models.sd_connection import SdConnection
+from ragaas.models.user import User
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Chunk",
+    "DataSource",
+    "Document",
+    "DocumentStatus",
+    "Organization",
+    "QueryHistory",
+    "RagConfig",
+    "Rule",
+    "SdConnection",
+    "User",
+]

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from sqlalchemy import Boolean, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ragaas.models.base import Base, TenantOwned, Timestamped, UUIDPk
+
+
+class User(UUIDPk, TenantOwned, Timestamped, Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("organization_id", "email"),)
+
+    email: Mapped[str] = mapped_column(String(320))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")

@@ -1,0 +1,43 @@
+"""Blobs on local disk, written atomically via a temporary file and rename."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"invalid blob key {key!r}")
+        return path
+
+    def _put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    async def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key``."""
+        await asyncio.to_thread(self._put, key, data)
+
+    async def get(self, key: str) -> bytes:
+        """Read the blob."""
+        return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def delete(self, key: str) -> None:
+        """Delete the blob if it exists."""
+        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)

@@ -1,0 +1,95 @@
+"""The SQL of retrieval: dense (HNSW) and lexical candidates, and hydrating chunk details."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ragaas.retrieval.schemas import SearchFilters
+
+
+def _filter_sql(filters: SearchFilters, params: dict[str, Any]) -> str:
+    clauses = []
+    if filters.labels:
+        clauses.append("d.labels @> CAST(:labels AS varchar[])")
+        params["labels"] = filters.labels
+    if filters.data_source_ids:
+        clauses.append("d.data_source_id = ANY(CAST(:source_ids AS uuid[]))")
+        params["source_ids"] = [str(i) for i in filters.data_source_ids]
+    if filters.document_ids:
+        clauses.append("c.document_id = ANY(CAST(:document_ids AS uuid[]))")
+        params["document_ids"] = [str(i) for i in filters.document_ids]
+    if filters.metadata:
+        clauses.append("d.metadata @> CAST(:metadata AS jsonb)")
+        params["metadata"] = json.dumps(filters.metadata)
+    return "".join(f" AND {c}" for c in clauses)
+
+
+async def dense_candidates(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    vector: list[float],
+    filters: SearchFilters,
+    limit: int,
+) -> list[tuple[int, float]]:
+    """Nearest chunks by cosine similarity, best first."""
+    # Without iterative scans a filtered HNSW search silently returns only a few rows.
+    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+    await session.execute(text(f"SET LOCAL hnsw.ef_search = {max(40, int(limit))}"))
+    params: dict[str, Any] = {"org": organization_id, "vec": _vector_literal(vector), "n": limit}
+    sql = (
+        "SELECT c.id, 1 - (c.embedding <=> CAST(:vec AS vector)) AS score "
+        "FROM chunks c JOIN documents d ON d.id = c.document_id "
+        "WHERE c.organization_id = :org AND c.embedding IS NOT NULL"
+        + _filter_sql(filters, params)
+        + " ORDER BY c.embedding <=> CAST(:vec AS vector) LIMIT :n"
+    )
+    rows = (await session.execute(text(sql), params)).all()
+    # relaxed_order may return rows slightly out of order; restore it.
+    return sorted(((r.id, float(r.score)) for r in rows), key=lambda x: x[1], reverse=True)
+
+
+async def lexical_candidates(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    query: str,
+    filters: SearchFilters,
+    limit: int,
+) -> list[tuple[int, float]]:
+    """Chunks matching any query term, ranked by ts_rank_cd, best first."""
+    params: dict[str, Any] = {"org": organization_id, "q": query, "n": limit}
+    # Natural-language questions need OR semantics: an AND of every word matches almost nothing.
+    sql = (
+        "WITH q AS (SELECT CAST(replace(CAST(plainto_tsquery('english', :q) AS text), ' & ', ' | ')"
+        " AS tsquery) AS tsq) "
+        "SELECT c.id, ts_rank_cd(c.lexical, q.tsq) AS score "
+        "FROM q, chunks c JOIN documents d ON d.id = c.document_id "
+        "WHERE c.organization_id = :org AND c.lexical @@ q.tsq"
+        + _filter_sql(filters, params)
+        + " ORDER BY score DESC, c.id LIMIT :n"
+    )
+    rows = (await session.execute(text(sql), params)).all()
+    return [(r.id, float(r.score)) for r in rows]
+
+
+async def hydrate(
+    session: AsyncSession, organization_id: uuid.UUID, chunk_ids: list[int]
+) -> dict[int, Any]:
+    """Chunk content and document fields for the given ids (scoped to the organisation)."""
+    if not chunk_ids:
+        return {}
+    sql = text(
+        "SELECT c.id, c.document_id, c.content, c.metadata AS chunk_metadata, d.external_id, "
+        "d.title, d.url FROM chunks c JOIN documents d ON d.id = c.document_id "
+        "WHERE c.organization_id = :org AND c.id = ANY(CAST(:ids AS bigint[]))"
+    )
+    rows = (await session.execute(sql, {"org": organization_id, "ids": chunk_ids})).all()
+    return {r.id: r for r in rows}
+
+
+def _vector_literal(vector: list[float]) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"

@@ -1,0 +1,135 @@
+"""Shared fixtures: a real PostgreSQL + pgvector, the migrated schema, the app and a real worker.
+
+Each test run gets a fresh database (on the embedded server, or on the server named by
+RAGAAS_TEST_DATABASE_URL); tests isolate from each other by working in their own organisation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from ragaas import migrate
+from ragaas.admin import service as admin_service
+from ragaas.app import create_app
+from ragaas.embedded import embedded_database_url, to_sqlalchemy_url
+from ragaas.runtime import Runtime, build_runtime
+from ragaas.settings import Settings
+
+TEST_PG_DIR = Path(os.environ.get("RAGAAS_TEST_PG_DIR", "/tmp/ragaas-test"))
+
+
+def _server_url() -> str:
+    configured = os.environ.get("RAGAAS_TEST_DATABASE_URL")
+    if configured:
+        return to_sqlalchemy_url(configured)
+    return embedded_database_url(TEST_PG_DIR)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh, migrated database for this test run."""
+    admin_url = make_url(_server_url())
+    name = f"ragaas_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    data_dir = Path(tempfile.mkdtemp(prefix="ragaas-data-"))
+    return Settings(
+        database_url=database_url,
+        data_dir=data_dir,
+        jwt_secret="test-secret-" + secrets.token_hex(8),
+        seed_demo=False,
+        log_json=False,
+        max_upload_bytes=2 * 1024 * 1024,
+    )
+
+
+@pytest.fixture(scope="session")
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    rt = build_runtime(settings)
+    yield rt
+    await rt.close()
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the real app, with its in-process procrastinate worker running."""
+    app = create_app(settings, runtime)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ragaas.test") as c:
+            yield c
+
+
+@dataclass
+class Tenant:
+    organization_id: uuid.UUID
+    user_id: uuid.UUID
+    email: str
+    password: str
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+TenantFactory = Callable[..., Awaitable[Tenant]]
+
+
+@pytest.fixture
+def make_tenant(runtime: Runtime) -> TenantFactory:
+    """Create an organisation with an admin user and an all-scopes key."""
+
+    async def make(name: str | None = None) -> Tenant:
+        org_name = name or f"org-{uuid.uuid4().hex[:10]}"
+        email, password = f"admin@{org_name}.test", "correct horse battery"
+        async with runtime.sessionmaker() as session:
+            org, user, key = await admin_service.bootstrap(session, org_name, email, password)
+            await session.commit()
+        return Tenant(org.id, user.id, email, password, key)
+
+    return make
+
+
+@pytest.fixture
+async def tenant(make_tenant: TenantFactory) -> Tenant:
+    return await make_tenant()
+
+
+async def wait_for_document(
+    client: httpx.AsyncClient, headers: dict[str, str], document_id: str, wait_seconds: float = 90
+) -> dict[str, Any]:
+    """Poll a document until ingestion finishes (ready or failed)."""
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while True:
+        response = await client.get(f"/v1/documents/{document_id}", headers=headers)
+        body: dict[str, Any] = response.json()
+        if body.get("status") in ("ready", "failed"):
+            return body
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"document {document_id} still {body.get('status')}")
+        await asyncio.sleep(0.1)
