@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -19,15 +22,19 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+import uvicorn
 from sqlalchemy.engine import make_url
 
 from ragaas import migrate
 from ragaas.admin import service as admin_service
 from ragaas.app import create_app
 from ragaas.embedded import embedded_database_url, to_sqlalchemy_url
+from ragaas.providers.llm.local import LocalSmolLM
+from ragaas.providers.llm.local_server import create_local_llm_app
 from ragaas.runtime import Runtime, build_runtime
 from ragaas.settings import Settings
 
+LOCAL_LLM_KEY = "test-key-0123456789"
 TEST_PG_DIR = Path(os.environ.get("RAGAAS_TEST_PG_DIR", "/tmp/ragaas-test"))
 
 
@@ -82,6 +89,44 @@ async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.As
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ragaas.test") as c:
             yield c
+
+
+def listening_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    return sock
+
+
+def _wait_until_up(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(
+                f"{url}/models", headers={"Authorization": f"Bearer {LOCAL_LLM_KEY}"}
+            ).raise_for_status()
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def local_llm_url() -> Iterator[str]:
+    """The local model's OpenAI-compatible server, running in a background thread."""
+    sock = listening_socket()  # handed to uvicorn, so no other process can take the port
+    app = create_local_llm_app(LocalSmolLM(), api_key=LOCAL_LLM_KEY)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    _wait_until_up(url)
+    yield url
+    server.should_exit = True
+    thread.join(timeout=30)
+    sock.close()
 
 
 @dataclass

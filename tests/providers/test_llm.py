@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 
 from ragaas.providers.llm.base import ChatMessage, LLMError, Usage
 from ragaas.providers.llm.local import LocalSmolLM
-from ragaas.providers.llm.local_server import create_local_llm_app
 from ragaas.providers.llm.openai_compatible import OpenAICompatibleChat
 from ragaas.providers.llm.registry import make_chat_model
+from tests.conftest import LOCAL_LLM_KEY as API_KEY
+from tests.conftest import listening_socket
 
-API_KEY = "test-key-0123456789"
 QUESTION = [
     ChatMessage("system", "You answer questions from the given context. Be brief."),
     ChatMessage(
@@ -28,44 +24,6 @@ QUESTION = [
     ),
 ]
 TOO_LONG = [ChatMessage("user", "word " * 3000)]  # ~3000 tokens > the 2048-token context
-
-
-def _listening_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    return sock
-
-
-def _wait_until_up(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(
-                f"{url}/models", headers={"Authorization": f"Bearer {API_KEY}"}
-            ).raise_for_status()
-            return
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
-@pytest.fixture(scope="module")
-def local_llm_url() -> Iterator[str]:
-    """The local model's OpenAI-compatible server, running in a background thread."""
-    sock = _listening_socket()  # handed to uvicorn, so no other process can take the port
-    app = create_local_llm_app(LocalSmolLM(), api_key=API_KEY)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    _wait_until_up(url)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +92,7 @@ async def test_wrong_api_key_is_an_error_naming_401(local_llm_url: str) -> None:
 
 
 async def test_server_not_listening_is_an_error() -> None:
-    sock = _listening_socket()
+    sock = listening_socket()
     port = sock.getsockname()[1]
     sock.close()  # now nothing listens on the port
     client = OpenAICompatibleChat(base_url=f"http://u:secret@127.0.0.1:{port}/v1", model="m")
@@ -149,7 +107,7 @@ async def test_server_not_listening_is_an_error() -> None:
 
 
 async def test_server_that_never_answers_times_out() -> None:
-    with _listening_socket() as sock:  # accepts connections into its backlog, never replies
+    with listening_socket() as sock:  # accepts connections into its backlog, never replies
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
         client = OpenAICompatibleChat(base_url=url, model="m", timeout=0.5)
         try:

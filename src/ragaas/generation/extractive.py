@@ -122,3 +122,14 @@ def pick_sentences(query: str, passages: list[SearchResult]) -> list[Picked]:
     best = sorted((x for x in scored if x[0] > 0), key=lambda x: -x[0])[:MAX_SENTENCES]
     ordered = sorted((c for _, c in best), key=lambda c: (c[0], c[1]))
     return [Picked(index, sentence) for index, _, sentence in ordered]
+
+
+def supporting_sources(
+    answer: str, passages: list[SearchResult], min_share: float = 0.5
+) -> list[int]:
+    """1-based numbers of passages containing most of the answer's words (for uncited answers)."""
+    words = set(_terms(answer))
+    if not words:
+        return []
+    shares = [len(words & set(_terms(p.content))) / len(words) for p in passages]
+    return [n for n, share in enumerate(shares, start=1) if share >= min_share]

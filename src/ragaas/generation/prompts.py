@@ -7,10 +7,11 @@ import re
 from ragaas.providers.llm.base import ChatMessage
 from ragaas.retrieval.schemas import SearchResult
 
+# Short and plain: measured against the small local model, longer instructions made it worse.
 SYSTEM_PROMPT = (
-    "You answer questions using only the numbered sources provided. "
-    "Cite every claim with the number of its source in square brackets, like [1] or [2]. "
-    "If the sources do not contain the answer, say that you could not find it in the documents."
+    "You answer questions from the given sources. Be brief. "
+    "Cite the source number in brackets, like [1]. "
+    "If the sources do not contain the answer, say you could not find it in the documents."
 )
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 MAX_SOURCE_CHARS = 2000

@@ -61,8 +61,11 @@ def extractive_answer(query: str, sources: list[SearchResult]) -> tuple[str, lis
 
 
 def llm_citations(answer: str, sources: list[SearchResult]) -> list[Citation]:
-    """Citations for the sources the generated answer refers to by number."""
-    return [citation(n, sources[n - 1]) for n in prompts.cited_numbers(answer, len(sources))]
+    """Citations for the sources the answer cites by number, else those it visibly draws on."""
+    numbers = prompts.cited_numbers(answer, len(sources)) or extractive.supporting_sources(
+        answer, sources
+    )
+    return [citation(n, sources[n - 1]) for n in numbers]
 
 
 def usage_metrics(settings: Settings, model: ChatModel, completion: Completion) -> dict[str, Any]:

@@ -1,0 +1,112 @@
+"""Every endpoint: anonymous 401, missing permission 403, other organisation 404, valid 2xx."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Tenant, TenantFactory, wait_for_document
+
+DOC = {"title": "Ladder", "text": "Ladders have rungs. Rungs are climbed one at a time."}
+
+
+async def _key(client: httpx.AsyncClient, tenant: Tenant, scopes: list[str]) -> dict[str, str]:
+    response = await client.post(
+        "/v1/api-keys", json={"name": "ladder", "scopes": scopes}, headers=tenant.headers
+    )
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['key']}"}
+
+
+# (method, path template, body, permission it needs, expected success status)
+ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str, int]] = [
+    ("GET", "/v1/documents", None, "data:read", 200),
+    ("GET", "/v1/documents/{doc}", None, "data:read", 200),
+    ("GET", "/v1/documents/{doc}/chunks", None, "data:read", 200),
+    ("POST", "/v1/documents", {"title": "New", "text": "Fresh text here."}, "data:write", 202),
+    ("POST", "/v1/search", {"query": "rungs"}, "query", 200),
+    ("POST", "/v1/chat", {"query": "what do ladders have?"}, "query", 200),
+    ("GET", "/v1/users", None, "org:admin", 200),
+    (
+        "POST",
+        "/v1/users",
+        {"email": "n@x.test", "password": "password1", "role": "viewer"},
+        "org:admin",
+        201,
+    ),
+    ("DELETE", "/v1/documents/{doc}", None, "data:write", 204),
+]
+
+
+@pytest.fixture
+async def ready_doc(client: httpx.AsyncClient, tenant: Tenant) -> str:
+    created = await client.post("/v1/documents", json=DOC, headers=tenant.headers)
+    doc = await wait_for_document(client, tenant.headers, created.json()["id"])
+    return str(doc["id"])
+
+
+@pytest.mark.parametrize(("method", "path", "body", "permission", "ok"), ENDPOINTS)
+async def test_ladder(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    make_tenant: TenantFactory,
+    ready_doc: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    permission: str,
+    ok: int,
+) -> None:
+    url = path.format(doc=ready_doc)
+
+    anonymous = await client.request(method, url, json=body)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"].startswith("application/problem+json")
+
+    others = [p for p in ("data:read", "data:write", "query", "query:read") if p != permission]
+    lacking = await client.request(
+        method, url, json=body, headers=await _key(client, tenant, others)
+    )
+    assert lacking.status_code == 403, lacking.text
+
+    if "{doc}" in path:
+        stranger = await make_tenant()
+        foreign = await client.request(method, url, json=body, headers=stranger.headers)
+        assert foreign.status_code == 404, foreign.text
+        missing = await client.request(
+            method, path.format(doc=uuid.uuid4()), json=body, headers=tenant.headers
+        )
+        assert missing.status_code == 404
+
+    allowed = await client.request(
+        method, url, json=body, headers=await _key(client, tenant, [permission])
+    )
+    assert allowed.status_code == ok, allowed.text
+
+
+async def test_api_key_revocation_is_404_for_another_org(
+    client: httpx.AsyncClient, tenant: Tenant, make_tenant: TenantFactory
+) -> None:
+    created = await client.post(
+        "/v1/api-keys", json={"name": "mine", "scopes": ["query"]}, headers=tenant.headers
+    )
+    stranger = await make_tenant()
+    url = f"/v1/api-keys/{created.json()['id']}"
+    assert (await client.delete(url)).status_code == 401
+    assert (await client.delete(url, headers=stranger.headers)).status_code == 404
+    assert (await client.delete(url, headers=tenant.headers)).status_code == 200
+
+
+async def test_search_never_returns_another_orgs_chunks(
+    client: httpx.AsyncClient, tenant: Tenant, make_tenant: TenantFactory, ready_doc: str
+) -> None:
+    stranger = await make_tenant()
+    for mode in ("dense", "lexical", "hybrid"):
+        found = await client.post(
+            "/v1/search", json={"query": "ladders rungs", "mode": mode}, headers=stranger.headers
+        )
+        assert found.status_code == 200
+        assert found.json()["results"] == []
