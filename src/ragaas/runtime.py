@@ -53,7 +53,7 @@ def build_runtime(settings: Settings) -> Runtime:
         sessionmaker=make_sessionmaker(engine),
         embedder=make_embedder(settings),
         chat_model=make_chat_model(
-            settings.llm_provider,
+            settings.effective_llm_provider(),
             base_url=settings.llm_base_url,
             model=settings.llm_model,
             api_key=api_key,

@@ -1,4 +1,4 @@
-"""Typed configuration from the environment (prefix ``RAGAAS_``)."""
+"""Typed configuration from the environment (prefix ``RAGAAS_``); see docs/configuration.md."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Every setting Ragaas reads; see docs/configuration.md."""
+    """Every setting Ragaas reads."""
 
     model_config = SettingsConfigDict(env_prefix="RAGAAS_", env_file=".env", extra="ignore")
 
@@ -20,42 +20,76 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL URL (pgvector >= 0.7). Unset: an embedded PostgreSQL in data_dir.",
     )
-    data_dir: Path = Field(default=Path(".ragaas"), description="Embedded database, blobs, keys.")
-    log_level: str = "INFO"
-    log_json: bool = True
+    data_dir: Path = Field(
+        default=Path(".ragaas"), description="Embedded database, stored files and generated keys."
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_json: bool = Field(default=True, description="Structured JSON log lines on stderr.")
 
     jwt_secret: SecretStr | None = Field(
         default=None, description="HS256 signing key; generated into data_dir when unset."
     )
-    access_token_minutes: int = 15
-    refresh_token_days: int = 14
+    access_token_minutes: int = Field(default=15, description="Lifetime of an access token.")
+    refresh_token_days: int = Field(default=14, description="Lifetime of a refresh token.")
 
-    embedding_provider: Literal["local", "openai"] = "local"
-    embedding_model: str = "all-MiniLM-L6-v2"
-    embedding_dimensions: int = 384
-    embedding_batch_size: int = 32
-    embedding_base_url: str | None = None
-    embedding_api_key: SecretStr | None = None
+    embedding_provider: Literal["local", "openai"] = Field(
+        default="local",
+        description="local: all-MiniLM-L6-v2 in-process; openai: an OpenAI-compatible endpoint.",
+    )
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2", description="Model name sent to an OpenAI-compatible endpoint."
+    )
+    embedding_dimensions: int = Field(
+        default=384,
+        description="Vector size; fixed when the schema is created (changing it = re-embedding).",
+    )
+    embedding_batch_size: int = Field(default=32, description="Passages per forward pass.")
+    embedding_base_url: str | None = Field(
+        default=None, description="e.g. https://api.openai.com/v1 (openai provider)."
+    )
+    embedding_api_key: SecretStr | None = Field(default=None, description="Embedding API key.")
 
-    llm_provider: Literal["none", "openai", "local"] = "none"
-    llm_base_url: str | None = None
-    llm_model: str = "gpt-4o-mini"
-    llm_api_key: SecretStr | None = None
-    llm_timeout_seconds: float = 120.0
-    llm_max_tokens: int = 512
-    llm_price_per_1k_input: float = 0.0
-    llm_price_per_1k_output: float = 0.0
+    llm_provider: Literal["none", "openai", "local"] = Field(
+        default="none",
+        description="none: extractive answers; openai: any OpenAI-compatible chat API; "
+        "local: SmolLM2-135M in-process. Setting llm_base_url alone implies openai.",
+    )
+    llm_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible base URL, e.g. http://localhost:11434/v1."
+    )
+    llm_model: str = Field(default="gpt-4o-mini", description="Chat model name.")
+    llm_api_key: SecretStr | None = Field(default=None, description="Chat API key.")
+    llm_timeout_seconds: float = Field(default=120.0, description="Per LLM request.")
+    llm_max_tokens: int = Field(default=512, description="Longest generated answer, in tokens.")
+    llm_price_per_1k_input: float = Field(default=0.0, description="Cost of 1k prompt tokens.")
+    llm_price_per_1k_output: float = Field(default=0.0, description="Cost of 1k answer tokens.")
 
-    chunk_tokens: int = Field(default=256, ge=32, le=2048)
-    chunk_overlap: int = Field(default=32, ge=0, le=512)
-    max_upload_bytes: int = 50 * 1024 * 1024
+    chunk_tokens: int = Field(default=256, ge=32, le=2048, description="Largest chunk, in tokens.")
+    chunk_overlap: int = Field(
+        default=32, ge=0, le=512, description="Tokens repeated between consecutive chunks."
+    )
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024, description="Largest accepted document (413 above)."
+    )
 
-    search_candidates: int = 50
-    rrf_k: int = 60
+    search_candidates: int = Field(
+        default=50, description="Candidates each retriever contributes before fusion."
+    )
+    rrf_k: int = Field(default=60, description="Reciprocal rank fusion constant.")
 
-    workers_in_process: bool = True
-    worker_concurrency: int = 2
-    seed_demo: bool = True
+    workers_in_process: bool = Field(
+        default=True, description="`serve` also runs a job worker (the embedded default)."
+    )
+    worker_concurrency: int = Field(default=2, description="Jobs a worker runs at once.")
+    seed_demo: bool = Field(
+        default=True, description="Create the Demo organisation on an empty embedded database."
+    )
+
+    def effective_llm_provider(self) -> str:
+        """The LLM provider; setting only RAGAAS_LLM_BASE_URL means an OpenAI-compatible one."""
+        if self.llm_provider == "none" and self.llm_base_url:
+            return "openai"
+        return self.llm_provider
 
     def blob_dir(self) -> Path:
         """Directory where raw uploads are kept."""
@@ -77,3 +111,24 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+def settings_reference() -> str:
+    """docs/configuration.md, generated from this class so it cannot drift."""
+    lines = [
+        "# Configuration",
+        "",
+        "Every setting is an environment variable (or a line in `.env`). Generated from",
+        "`ragaas.settings.Settings` by `python -m ragaas.settings > docs/configuration.md`.",
+        "",
+        "| variable | default | meaning |",
+        "| --- | --- | --- |",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default if field.default is not None else ""
+        lines.append(f"| `RAGAAS_{name.upper()}` | `{default}` | {field.description or ''} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_reference(), end="")
