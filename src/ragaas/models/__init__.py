@@ -5,6 +5,7 @@ from ragaas.models.base import Base
 from ragaas.models.chunk import Chunk
 from ragaas.models.data_source import DataSource
 from ragaas.models.document import Document, DocumentStatus
+from ragaas.models.lexical import ChunkTerm, LexicalStats
 from ragaas.models.organization import Organization
 from ragaas.models.query_history import QueryHistory
 from ragaas.models.rag_config import RagConfig
@@ -16,9 +17,11 @@ __all__ = [
     "ApiKey",
     "Base",
     "Chunk",
+    "ChunkTerm",
     "DataSource",
     "Document",
     "DocumentStatus",
+    "LexicalStats",
     "Organization",
     "QueryHistory",
     "RagConfig",
