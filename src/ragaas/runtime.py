@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 
 import procrastinate
@@ -37,16 +38,17 @@ class Runtime:
         await self.engine.dispose()
 
 
-_current: Runtime | None = None
+# Each bound job app knows the runtime it serves, so two runtimes in one process (tests, tools)
+# never run each other's jobs with the wrong database or providers.
+_by_job_app: weakref.WeakKeyDictionary[procrastinate.App, Runtime] = weakref.WeakKeyDictionary()
 
 
 def build_runtime(settings: Settings) -> Runtime:
     """Create the services from settings (starting the embedded database if no URL is set)."""
-    global _current
     url = database_url(settings)
     engine = make_engine(url)
     api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-    _current = Runtime(
+    runtime = Runtime(
         settings=settings,
         url=url,
         engine=engine,
@@ -62,11 +64,13 @@ def build_runtime(settings: Settings) -> Runtime:
         blobs=LocalBlobStore(settings.blob_dir()),
         jobs=make_job_app(libpq_url(url)),
     )
-    return _current
+    _by_job_app[runtime.jobs] = runtime
+    return runtime
 
 
-def current_runtime() -> Runtime:
-    """The runtime this process built; jobs use it to reach the database and providers."""
-    if _current is None:
-        raise RuntimeError("the Ragaas runtime has not been built in this process")
-    return _current
+def runtime_for(job_app: procrastinate.App) -> Runtime:
+    """The runtime whose job app is running a job; tasks use it to reach the database."""
+    try:
+        return _by_job_app[job_app]
+    except KeyError:
+        raise RuntimeError("this job app was not built by build_runtime") from None

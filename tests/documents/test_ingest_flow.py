@@ -97,3 +97,34 @@ async def test_delete_removes_document_and_chunks(
     assert (await client.get(f"/v1/documents/{doc_id}", headers=tenant.headers)).status_code == 404
     found = await client.post("/v1/search", json={"query": "refund"}, headers=tenant.headers)
     assert found.json()["results"] == []
+
+
+async def test_resubmitting_with_new_labels_updates_without_reingesting(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    first = await client.post("/v1/documents", json=DOC, headers=tenant.headers)
+    doc = await wait_for_document(client, tenant.headers, first.json()["id"])
+    relabelled = await client.post(
+        "/v1/documents", json={**DOC, "labels": ["archive"]}, headers=tenant.headers
+    )
+    assert relabelled.status_code == 200, relabelled.text
+    assert relabelled.json()["duplicate"] is True
+    assert relabelled.json()["labels"] == ["archive"]
+    assert relabelled.json()["status"] == "ready"
+    chunks = (await client.get(f"/v1/documents/{doc['id']}/chunks", headers=tenant.headers)).json()
+    assert len(chunks) == doc["chunk_count"]
+
+
+async def test_changed_content_under_same_external_id_replaces_chunks(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    first = await client.post("/v1/documents", json=DOC, headers=tenant.headers)
+    await wait_for_document(client, tenant.headers, first.json()["id"])
+    changed = {**DOC, "text": "# Refunds\n\nRefunds are no longer offered after 14 days."}
+    second = await client.post("/v1/documents", json=changed, headers=tenant.headers)
+    assert second.status_code == 202
+    assert second.json()["id"] == first.json()["id"]
+    doc = await wait_for_document(client, tenant.headers, second.json()["id"])
+    assert doc["status"] == "ready"
+    chunks = (await client.get(f"/v1/documents/{doc['id']}/chunks", headers=tenant.headers)).json()
+    assert [c["content"] for c in chunks] == ["Refunds are no longer offered after 14 days."]

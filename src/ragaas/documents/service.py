@@ -22,7 +22,7 @@ INGEST_TASK = "documents.ingest"
 @dataclass
 class Upload:
     data: bytes
-    title: str
+    title: str | None  # None: keep the current title (or take the file's own title)
     content_type: str
     filename: str | None = None
     external_id: str | None = None
@@ -54,7 +54,9 @@ async def submit(
         _apply_descriptive_fields(existing, upload)
         await session.flush()
         return Submitted(existing, duplicate=True)
-    doc = existing or repo.add(Document(id=uuid.uuid4(), blob_key=""))
+    doc = existing or repo.add(
+        Document(id=uuid.uuid4(), blob_key="", title=upload.title or upload.filename or "Untitled")
+    )
     _apply_descriptive_fields(doc, upload)
     doc.content_type = upload.content_type
     doc.filename = upload.filename
@@ -74,7 +76,8 @@ def _unchanged(doc: Document, content_hash: str) -> bool:
 
 def _apply_descriptive_fields(doc: Document, upload: Upload) -> None:
     # Title, URL, labels and metadata do not change the chunks, so they update without re-ingesting.
-    doc.title = upload.title
+    if upload.title:
+        doc.title = upload.title
     doc.external_id = upload.external_id
     doc.url = upload.url
     doc.metadata_ = upload.metadata

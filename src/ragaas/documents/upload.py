@@ -61,7 +61,7 @@ async def _from_form(request: Request, max_bytes: int) -> Upload:
     guessed = mimetypes.guess_type(filename)[0]
     return Upload(
         data=data,
-        title=_text(form.get("title")) or filename,
+        title=_text(form.get("title")),
         content_type=file.content_type or guessed or "application/octet-stream",
         filename=filename,
         external_id=_text(form.get("external_id")),

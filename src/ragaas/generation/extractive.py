@@ -80,6 +80,8 @@ _STOP = frozenset(
     ]
 )
 MAX_SENTENCES = 3
+RELATIVE_FLOOR = 0.5
+_MARKUP = re.compile(r"\*\*|__|`")
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,12 @@ def pick_sentences(query: str, passages: list[SearchResult]) -> list[Picked]:
         weight = sum(math.log(1 + total / document_frequency[t]) for t in overlap)
         return weight / (1 + 0.15 * index)  # prefer what retrieval ranked higher
 
-    scored = [(score(c), c) for c in candidates]
-    best = sorted((x for x in scored if x[0] > 0), key=lambda x: -x[0])[:MAX_SENTENCES]
+    scored = sorted(((score(c), c) for c in candidates), key=lambda x: -x[0])
+    floor = max(scored[0][0] * RELATIVE_FLOOR, 1e-9)
+    # Sentences far weaker than the best one are noise from other passages, not support.
+    best = [x for x in scored if x[0] >= floor][:MAX_SENTENCES]
     ordered = sorted((c for _, c in best), key=lambda c: (c[0], c[1]))
-    return [Picked(index, sentence) for index, _, sentence in ordered]
+    return [Picked(index, _MARKUP.sub("", sentence)) for index, _, sentence in ordered]
 
 
 def supporting_sources(

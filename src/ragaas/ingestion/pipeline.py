@@ -82,6 +82,6 @@ async def _replace_chunks(session: AsyncSession, doc: Document, result: ParsedRe
         return
     # Inserting NULL vectors fires the trigger that enqueues the `chunks.embed` job.
     await session.execute(insert(Chunk), rows)
-    if result.title and doc.title == doc.filename:
+    if result.title and doc.title in (doc.filename, "Untitled"):
         doc.title = result.title[:1000]
     doc.chunk_count = len(rows)

@@ -11,7 +11,7 @@ from ragaas.ingestion.embedding import embed_pending
 from ragaas.ingestion.pipeline import ingest_document, mark_failed
 from ragaas.jobs.queue import EMBEDDINGS_QUEUE, job_app
 from ragaas.models import Document
-from ragaas.runtime import current_runtime
+from ragaas.runtime import runtime_for
 
 log = logging.getLogger(__name__)
 INGEST_ATTEMPTS = 3
@@ -24,7 +24,7 @@ INGEST_ATTEMPTS = 3
 )
 async def ingest(context: JobContext, document_id: str) -> None:
     """Parse and chunk one document."""
-    runtime = current_runtime()
+    runtime = runtime_for(context.app)
     try:
         await ingest_document(runtime, uuid.UUID(document_id))
     except Exception:
@@ -41,9 +41,10 @@ async def ingest(context: JobContext, document_id: str) -> None:
 @job_app.task(
     name="chunks.embed",
     queue=EMBEDDINGS_QUEUE,
+    pass_context=True,
     retry=RetryStrategy(max_attempts=5, exponential_wait=2),
 )
-async def embed() -> None:
+async def embed(context: JobContext) -> None:
     """Embed every chunk that has no vector yet (enqueued by a database trigger)."""
-    count = await embed_pending(current_runtime())
+    count = await embed_pending(runtime_for(context.app))
     log.info("embedded %d chunks", count)

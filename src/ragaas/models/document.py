@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, BigInteger, DateTime, ForeignKey, Integer, String, Text, func
@@ -9,6 +9,10 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ragaas.models.base import Base, TenantOwned, Timestamped, UUIDPk
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class DocumentStatus:
@@ -37,6 +41,10 @@ class Document(UUIDPk, TenantOwned, Timestamped, Base):
     status: Mapped[str] = mapped_column(String(20), default=DocumentStatus.QUEUED)
     error: Mapped[str | None] = mapped_column(Text)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Set in Python (not by the server) so a flushed row never holds an expired attribute.
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+        DateTime(timezone=True),
+        server_default=func.now(),
+        default=_now,
+        onupdate=_now,
     )

@@ -1,0 +1,182 @@
+"""``ragaas serve``, ``worker`` and ``migrate``: the long-running processes and the schema."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+from types import FrameType
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.panel import Panel
+from rich.table import Table
+from sqlalchemy import create_engine, pool
+
+from ragaas import migrate
+from ragaas.app import create_app
+from ragaas.cli.common import (
+    console,
+    ensure_schema,
+    load_settings,
+    resolve_database,
+    run,
+    split_list,
+)
+from ragaas.demo import DemoCredentials, seed_demo
+from ragaas.kit.logs import configure_logging
+from ragaas.runtime import Runtime, build_runtime
+from ragaas.settings import Settings
+
+app = typer.Typer()
+
+SAMPLE_SEARCH = "How long do I have to return a robot?"
+SAMPLE_QUESTION = "How many days of paid holiday do employees get?"
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+    workers_in_process: Annotated[
+        bool | None,
+        typer.Option(
+            "--workers-in-process/--no-workers-in-process",
+            help="Run a job worker inside the server (default: RAGAAS_WORKERS_IN_PROCESS).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run the API server; migrates the database first, seeds a demo on a fresh embedded one."""
+    settings = load_settings()
+    if workers_in_process is not None:
+        settings = settings.model_copy(update={"workers_in_process": workers_in_process})
+    configure_logging(settings.log_level, settings.log_json)
+    _exit_cleanly_on_signals()
+    runtime = build_runtime(settings)
+    migrate.upgrade(runtime.url)
+    run(_serve(runtime, host, port))
+
+
+async def _serve(runtime: Runtime, host: str, port: int) -> None:
+    try:
+        if should_seed(runtime.settings):
+            credentials = await seed_demo(runtime)
+            if credentials is not None:
+                print_demo_banner(credentials, public_url(host, port))
+        app = create_app(runtime.settings, runtime)
+        # log_config=None keeps our own (JSON) logging for uvicorn's loggers too.
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
+        await uvicorn.Server(config).serve()
+    finally:
+        await runtime.close()
+
+
+def should_seed(settings: Settings) -> bool:
+    """Seed only the embedded default, never a configured (possibly production) database."""
+    return settings.database_url is None and settings.seed_demo
+
+
+def public_url(host: str, port: int) -> str:
+    """The URL a local user types to reach a server bound to ``host``."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def print_demo_banner(credentials: DemoCredentials, url: str) -> None:
+    """The demo's credentials and copy-paste examples, printed once on first start."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(no_wrap=True)
+    grid.add_row("URL", url)
+    grid.add_row("API docs", f"{url}/docs")
+    grid.add_row("Organisation", f"Demo ({credentials.organization_id})")
+    grid.add_row("Admin e-mail", credentials.email)
+    grid.add_row("Password", credentials.password)
+    grid.add_row("API key", credentials.api_key)
+    title = "Ragaas demo: shown only once, save these now"
+    console.print(Panel(grid, title=title, expand=False, border_style="green"))
+    console.print("Four sample documents about Acme Robotics are being ingested. Try:\n")
+    for line in demo_examples(credentials.api_key, url):
+        console.print(line, markup=False, soft_wrap=True)
+    console.print()
+
+
+def demo_examples(api_key: str, url: str) -> list[str]:
+    """curl and CLI commands that work against the seeded demo."""
+    auth = shlex.quote(f"Authorization: Bearer {api_key}")
+    json_header = shlex.quote("Content-Type: application/json")
+    search = shlex.quote(f'{{"query": "{SAMPLE_SEARCH}", "top_k": 3}}')
+    chat = shlex.quote(f'{{"query": "{SAMPLE_QUESTION}"}}')
+    url_flag = "" if url == "http://127.0.0.1:8000" else f" --url {url}"
+    return [
+        f"  curl -s {url}/v1/search -H {auth} -H {json_header} -d {search}",
+        f"  curl -s {url}/v1/chat -H {auth} -H {json_header} -d {chat}",
+        f"  ragaas ask {shlex.quote(SAMPLE_QUESTION)} --api-key {api_key}{url_flag}",
+    ]
+
+
+def _exit_cleanly_on_signals() -> None:
+    # uvicorn shuts down gracefully, then re-raises the signal; exiting through SystemExit
+    # (not the default SIGTERM action) lets atexit stop the embedded PostgreSQL.
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency", min=1, help="Parallel jobs (default: RAGAAS_WORKER_CONCURRENCY)."
+        ),
+    ] = None,
+    queues: Annotated[
+        str | None, typer.Option("--queues", help="Comma-separated queues (default: all).")
+    ] = None,
+) -> None:
+    """Run a job worker until SIGINT/SIGTERM; run as many as you like against one database."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    runtime = build_runtime(settings)
+    ensure_schema(settings, runtime.url)
+    run(_work(runtime, concurrency or settings.worker_concurrency, split_list(queues) or None))
+
+
+async def _work(runtime: Runtime, concurrency: int, queues: list[str] | None) -> None:
+    try:
+        async with runtime.jobs.open_async():
+            # procrastinate's signal handlers: the first signal lets running jobs finish.
+            if queues:
+                await runtime.jobs.run_worker_async(concurrency=concurrency, queues=queues)
+            else:
+                await runtime.jobs.run_worker_async(concurrency=concurrency)
+    finally:
+        await runtime.close()
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Apply pending database migrations and print the schema revision."""
+    settings = load_settings()
+    url = resolve_database(settings)
+    migrate.upgrade(url)
+    console.print(f"Database schema at revision {current_revision(url)} (head).")
+
+
+def current_revision(url: str) -> str | None:
+    """The revision recorded in the database's alembic_version table."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            revision: str | None = MigrationContext.configure(connection).get_current_revision()
+            return revision
+    finally:
+        engine.dispose()
