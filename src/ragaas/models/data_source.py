@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, DateTime, String
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import DateTime, String
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ragaas.models.base import Base, TenantOwned, Timestamped, UUIDPk

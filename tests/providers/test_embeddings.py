@@ -1,0 +1,91 @@
+"""Embedding providers: the local model, and an OpenAI-compatible endpoint over real HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from ragaas.providers.embeddings.base import EmbeddingError
+from ragaas.providers.embeddings.openai_compatible import OpenAICompatibleEmbedder
+from ragaas.runtime import Runtime
+from tests.conftest import listening_socket
+
+
+def _embeddings_app(runtime: Runtime) -> FastAPI:
+    """A local server speaking OpenAI's /v1/embeddings, backed by the real local model."""
+    app = FastAPI()
+
+    @app.post("/v1/embeddings")
+    async def embeddings(body: dict[str, Any]) -> dict[str, Any]:
+        vectors = await runtime.embedder.embed(list(body["input"]))
+        # Scaled and in reverse order: the client must normalise and re-order by index.
+        data = [
+            {"object": "embedding", "index": i, "embedding": [x * 3 for x in v]}
+            for i, v in enumerate(vectors)
+        ]
+        return {"object": "list", "data": data[::-1], "model": body["model"]}
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def embeddings_url(runtime: Runtime) -> Iterator[str]:
+    sock = listening_socket()
+    server = uvicorn.Server(uvicorn.Config(_embeddings_app(runtime), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+async def test_local_model_vectors_are_unit_length_and_meaningful(runtime: Runtime) -> None:
+    cat, kitten, invoice = await runtime.embedder.embed(
+        ["a cat sleeps on the sofa", "a kitten naps on the couch", "pay the invoice by Friday"]
+    )
+    assert len(cat) == 384
+    assert sum(x * x for x in cat) == pytest.approx(1.0, abs=1e-4)
+
+    def cos(a: list[float], b: list[float]) -> float:
+        return sum(x * y for x, y in zip(a, b, strict=True))
+
+    assert cos(cat, kitten) > cos(cat, invoice) + 0.3
+
+
+async def test_openai_compatible_endpoint_matches_local_model(
+    runtime: Runtime, embeddings_url: str
+) -> None:
+    texts = [f"sentence number {i} about topic {i % 3}" for i in range(70)]
+    remote = OpenAICompatibleEmbedder(embeddings_url, "all-MiniLM-L6-v2", 384, "k", batch_size=32)
+    try:
+        got = await remote.embed(texts)
+    finally:
+        await remote.aclose()
+    expected = await runtime.embedder.embed(texts)
+    assert len(got) == 70
+    for a, b in zip(got, expected, strict=True):
+        assert a == pytest.approx(b, abs=1e-5)
+
+
+async def test_wrong_dimension_and_unreachable_endpoint_are_clear_errors(
+    embeddings_url: str,
+) -> None:
+    wrong = OpenAICompatibleEmbedder(embeddings_url, "m", 768, None)
+    with pytest.raises(EmbeddingError, match="768"):
+        await wrong.embed(["x"])
+    await wrong.aclose()
+    sock = listening_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    gone = OpenAICompatibleEmbedder(f"http://127.0.0.1:{port}/v1", "m", 384, None)
+    with pytest.raises(EmbeddingError, match="unreachable"):
+        await gone.embed(["x"])
+    await gone.aclose()
