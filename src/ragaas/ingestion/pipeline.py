@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, insert
@@ -18,10 +19,10 @@ from ragaas.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
+@dataclass
 class ParsedResult:
-    def __init__(self, title: str | None, chunks: list[ChunkDraft]) -> None:
-        self.title = title
-        self.chunks = chunks
+    title: str | None
+    chunks: list[ChunkDraft]
 
 
 def parse_and_chunk(doc: Document, data: bytes, max_tokens: int, overlap: int) -> ParsedResult:

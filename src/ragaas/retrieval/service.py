@@ -8,7 +8,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -117,14 +117,14 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
 
-def _result(row: object, score: float) -> SearchResult:
+def _result(row: Any, score: float) -> SearchResult:
     return SearchResult(
-        chunk_id=row.id,  # type: ignore[attr-defined]
-        document_id=row.document_id,  # type: ignore[attr-defined]
-        external_id=row.external_id,  # type: ignore[attr-defined]
-        title=row.title,  # type: ignore[attr-defined]
-        url=row.url,  # type: ignore[attr-defined]
-        content=row.content,  # type: ignore[attr-defined]
+        chunk_id=row.id,
+        document_id=row.document_id,
+        external_id=row.external_id,
+        title=row.title,
+        url=row.url,
+        content=row.content,
         score=round(score, 6),
-        metadata=row.chunk_metadata or {},  # type: ignore[attr-defined]
+        metadata=row.chunk_metadata or {},
     )
