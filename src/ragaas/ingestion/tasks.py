@@ -28,6 +28,7 @@ async def ingest(context: JobContext, document_id: str) -> None:
     try:
         await ingest_document(runtime, uuid.UUID(document_id))
     except Exception:
+        log.exception("ingesting document %s failed", document_id)
         attempts = (context.job.attempts or 0) + 1
         if attempts >= INGEST_ATTEMPTS:
             # Out of retries: say so on the document instead of leaving it "processing".

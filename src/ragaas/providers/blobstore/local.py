@@ -38,6 +38,19 @@ class LocalBlobStore:
         """Read the blob."""
         return await asyncio.to_thread(self._path(key).read_bytes)
 
+    def _delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        root = self.root.resolve()
+        # Remove the folders the key created, as long as they are empty.
+        for parent in path.parents:
+            if parent == root or not parent.is_relative_to(root):
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+
     async def delete(self, key: str) -> None:
-        """Delete the blob if it exists."""
-        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+        """Delete the blob (and its now-empty folders) if it exists."""
+        await asyncio.to_thread(self._delete, key)

@@ -1,0 +1,1 @@
+"""Retrieval evaluation: BEIR datasets through the real ingestion pipeline and search service."""
