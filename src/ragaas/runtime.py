@@ -68,6 +68,13 @@ def build_runtime(settings: Settings) -> Runtime:
     return runtime
 
 
+def new_job_app(runtime: Runtime) -> procrastinate.App:
+    """Another job app (own connection pool) whose jobs run with ``runtime``."""
+    app = make_job_app(libpq_url(runtime.url))
+    _by_job_app[app] = runtime
+    return app
+
+
 def runtime_for(job_app: procrastinate.App) -> Runtime:
     """The runtime whose job app is running a job; tasks use it to reach the database."""
     try:

@@ -27,17 +27,15 @@ from ragaas import migrate
 from ragaas.admin import service as admin_service
 from ragaas.auth.permissions import Permission
 from ragaas.auth.principal import Principal
-from ragaas.db import libpq_url
 from ragaas.documents import service as documents_service
 from ragaas.errors import AppError
 from ragaas.evaluation.beir import BeirDataset, BeirDocument
 from ragaas.evaluation.metrics import evaluate_run, ranking_to_scores
 from ragaas.ingestion.embedding import passage_text
-from ragaas.jobs.queue import make_job_app
 from ragaas.models import Document, DocumentStatus, Organization
 from ragaas.retrieval.schemas import SearchMode, SearchResult
 from ragaas.retrieval.service import QueryEmbeddingCache, Searcher, SearchOutcome
-from ragaas.runtime import Runtime, build_runtime
+from ragaas.runtime import Runtime, build_runtime, new_job_app
 from ragaas.settings import Settings
 
 T = TypeVar("T")
@@ -209,7 +207,7 @@ async def running_worker(rt: Runtime, enabled: bool) -> AsyncIterator[asyncio.Ta
         yield None
         return
     # Its own connector: opening or closing it never disturbs rt.jobs (an app may share it).
-    jobs = make_job_app(libpq_url(rt.url))
+    jobs = new_job_app(rt)
     await jobs.open_async()
     worker = asyncio.create_task(
         jobs.run_worker_async(

@@ -9,9 +9,6 @@ import procrastinate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# Tasks register on this app; ``make_job_app`` binds it to the database once the URL is known.
-job_app = procrastinate.App(connector=procrastinate.PsycopgConnector())
-
 DEFAULT_QUEUE = "default"
 EMBEDDINGS_QUEUE = "embeddings"
 
@@ -22,11 +19,17 @@ _DEFER = text(
 
 
 def make_job_app(libpq_url: str) -> procrastinate.App:
-    """The task app bound to ``libpq_url`` through its own small connection pool."""
-    import ragaas.jobs.registry  # noqa: F401  (registers every task module)
+    """A job app on its own small connection pool, with every task declared on it."""
+    # Each app gets its own Task objects: a procrastinate task is bound to the app that declared
+    # it, and deferring (e.g. periodic tasks) goes through that app's connector.
+    from ragaas.ingestion import tasks as ingestion_tasks
+    from ragaas.jobs import maintenance
 
     connector = procrastinate.PsycopgConnector(conninfo=libpq_url, min_size=1, max_size=4)
-    return job_app.with_connector(connector)
+    app = procrastinate.App(connector=connector)
+    for module in (ingestion_tasks, maintenance):
+        module.register(app)
+    return app
 
 
 async def enqueue(
