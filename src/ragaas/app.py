@@ -13,7 +13,7 @@ from ragaas import __version__
 from ragaas.api import router
 from ragaas.errors import install_error_handlers
 from ragaas.generation.service import Answerer
-from ragaas.retrieval.service import QueryEmbeddingCache, Searcher
+from ragaas.retrieval.service import make_searcher
 from ragaas.runtime import Runtime, build_runtime
 from ragaas.settings import Settings, get_settings
 
@@ -54,9 +54,7 @@ def _attach(app: FastAPI, rt: Runtime) -> None:
     state.settings = rt.settings
     state.sessionmaker = rt.sessionmaker
     state.jwt_secret = rt.settings.resolved_jwt_secret()
-    state.searcher = Searcher(
-        QueryEmbeddingCache(rt.embedder), rt.settings.search_candidates, rt.settings.rrf_k
-    )
+    state.searcher = make_searcher(rt)
     state.answerer = Answerer(state.searcher, rt.chat_model, rt.settings)
 
 

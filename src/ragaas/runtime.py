@@ -17,6 +17,8 @@ from ragaas.providers.embeddings.base import Embedder
 from ragaas.providers.embeddings.registry import make_embedder
 from ragaas.providers.llm.base import ChatModel
 from ragaas.providers.llm.registry import make_chat_model
+from ragaas.providers.rerank.base import Reranker
+from ragaas.providers.rerank.registry import make_reranker
 from ragaas.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ class Runtime:
     chat_model: ChatModel | None
     blobs: BlobStore
     jobs: procrastinate.App
+    reranker: Reranker | None = None
 
     async def close(self) -> None:
         """Release connections."""
@@ -63,6 +66,7 @@ def build_runtime(settings: Settings) -> Runtime:
         ),
         blobs=LocalBlobStore(settings.blob_dir()),
         jobs=make_job_app(libpq_url(url)),
+        reranker=make_reranker(settings),
     )
     _by_job_app[runtime.jobs] = runtime
     return runtime

@@ -77,6 +77,23 @@ class Settings(BaseSettings):
     )
     rrf_k: int = Field(default=60, description="Reciprocal rank fusion constant.")
 
+    rerank_provider: Literal["none", "local", "http"] = Field(
+        default="none",
+        description="none; local: a cross-encoder directory; http: a Cohere/Jina/TEI rerank API.",
+    )
+    rerank_model_path: Path | None = Field(
+        default=None, description="Local sentence-transformers CrossEncoder directory."
+    )
+    rerank_url: str | None = Field(
+        default=None, description="Rerank endpoint, e.g. http://tei:8080/rerank."
+    )
+    rerank_model: str = Field(default="rerank", description="Model name sent to the rerank API.")
+    rerank_api_key: SecretStr | None = Field(default=None, description="Rerank API key.")
+    rerank_depth: int = Field(default=20, ge=1, le=200, description="Fused results reranked.")
+    rerank_timeout_seconds: float = Field(
+        default=2.0, description="Past this, search keeps the fused order."
+    )
+
     workers_in_process: bool = Field(
         default=True, description="`serve` also runs a job worker (the embedded default)."
     )

@@ -34,7 +34,7 @@ from ragaas.evaluation.metrics import evaluate_run, ranking_to_scores
 from ragaas.ingestion.embedding import passage_text
 from ragaas.models import Document, DocumentStatus, Organization
 from ragaas.retrieval.schemas import SearchMode, SearchResult
-from ragaas.retrieval.service import QueryEmbeddingCache, Searcher, SearchOutcome
+from ragaas.retrieval.service import Searcher, SearchOutcome, make_searcher
 from ragaas.runtime import Runtime, build_runtime, new_job_app
 from ragaas.settings import Settings
 
@@ -358,13 +358,6 @@ async def bare_throughput(rt: Runtime, organization_id: uuid.UUID, sample: int) 
 
 
 # --- queries ----------------------------------------------------------------------------------
-
-
-def make_searcher(rt: Runtime) -> Searcher:
-    """A Searcher built as the API builds it, with an empty query-vector cache."""
-    return Searcher(
-        QueryEmbeddingCache(rt.embedder), rt.settings.search_candidates, rt.settings.rrf_k
-    )
 
 
 async def evaluate_mode(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections import OrderedDict
@@ -13,11 +14,14 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ragaas.providers.embeddings.base import Embedder
+from ragaas.providers.rerank.base import Reranker, RerankError
 from ragaas.retrieval import repository
 from ragaas.retrieval.fusion import reciprocal_rank_fusion
 from ragaas.retrieval.schemas import SearchFilters, SearchMode, SearchResult
+from ragaas.runtime import Runtime
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class QueryEmbeddingCache:
@@ -44,6 +48,7 @@ class QueryEmbeddingCache:
 class SearchOutcome:
     results: list[SearchResult]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    rerank_error: str | None = None
 
 
 @dataclass
@@ -51,6 +56,9 @@ class Searcher:
     embeddings: QueryEmbeddingCache
     candidates: int = 50
     rrf_k: int = 60
+    reranker: Reranker | None = None
+    rerank_depth: int = 20
+    rerank_timeout: float = 2.0
 
     async def search(
         self,
@@ -81,12 +89,35 @@ class Searcher:
         if mode is not SearchMode.LEXICAL:
             dns = repository.dense_candidates(session, organization_id, vector, filters, depth)
             dense = await _timed(timings, "dense_ms", dns)
-        ranked = self._rank(mode, dense, lexical)[:top_k]
+        keep = max(top_k, self.rerank_depth) if self.reranker else top_k
+        ranked = self._rank(mode, dense, lexical)[:keep]
         ids = [cid for cid, _ in ranked]
         hydrate = repository.hydrate(session, organization_id, ids)
         rows = await _timed(timings, "hydrate_ms", hydrate)
         results = [_result(rows[cid], score) for cid, score in ranked if cid in rows]
-        return SearchOutcome(results, timings)
+        outcome = SearchOutcome(results, timings)
+        if self.reranker is not None and results:
+            await self._rerank(query, outcome, self.reranker)
+        outcome.results = outcome.results[:top_k]
+        return outcome
+
+    async def _rerank(self, query: str, outcome: SearchOutcome, reranker: Reranker) -> None:
+        head = outcome.results[: self.rerank_depth]
+        started = time.perf_counter()
+        try:
+            scores = await asyncio.wait_for(
+                reranker.score(query, [r.content for r in head]), self.rerank_timeout
+            )
+        except (TimeoutError, RerankError) as exc:
+            # Reranking is an optional refinement: without it the fused order still stands.
+            outcome.rerank_error = str(exc) or "timed out"
+            log.warning("rerank skipped: %s", outcome.rerank_error)
+            return
+        finally:
+            outcome.timings_ms["rerank_ms"] = _ms(started)
+        order = sorted(range(len(head)), key=lambda i: -scores[i])
+        reranked = [head[i].model_copy(update={"score": round(scores[i], 6)}) for i in order]
+        outcome.results = reranked + outcome.results[self.rerank_depth :]
 
     def _rank(
         self, mode: SearchMode, dense: list[tuple[int, float]], lexical: list[tuple[int, float]]
@@ -127,4 +158,17 @@ def _result(row: Any, score: float) -> SearchResult:
         content=row.content,
         score=round(score, 6),
         metadata=row.chunk_metadata or {},
+    )
+
+
+def make_searcher(runtime: Runtime) -> Searcher:
+    """The search service as configured in the runtime's settings."""
+    settings = runtime.settings
+    return Searcher(
+        QueryEmbeddingCache(runtime.embedder),
+        candidates=settings.search_candidates,
+        rrf_k=settings.rrf_k,
+        reranker=runtime.reranker,
+        rerank_depth=settings.rerank_depth,
+        rerank_timeout=settings.rerank_timeout_seconds,
     )
