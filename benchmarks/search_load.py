@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -70,6 +72,7 @@ NOISE_SIGMA = 0.02
 COPY_BATCH = 1000
 EMBED_BATCH = 256
 WARMUP_REQUESTS = 50
+QUIET_BUSY = 0.25  # the cores' busy fraction under which the machine counts as quiet
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
 
 # ---------------------------------------------------------------------------------------------
@@ -270,8 +273,9 @@ async def load_chunks(
         for start in range(0, size, COPY_BATCH):
             stop = min(size, start + COPY_BATCH)
             await _copy_chunks(conn, org_id, passages, chunk_docs, base, start, stop)
-            rate = stop / (time.perf_counter() - started)
-            console.print(f"  {stop}/{size} chunks ({rate:.0f} chunks/s)", end="\r")
+            if stop % (10 * COPY_BATCH) == 0:
+                rate = stop / (time.perf_counter() - started)
+                console.print(f"  {stop}/{size} chunks ({rate:.0f} chunks/s)")
     seconds = time.perf_counter() - started
     console.print(f"  loaded {size} chunks in {seconds:.0f} s = {size / seconds:.0f} chunks/s")
     return {"chunks": size, "documents": len(docs), "seconds": round(seconds, 1)}
@@ -363,20 +367,22 @@ Job = Callable[[AsyncSession], Awaitable[Stages]]
 
 
 async def run_clients(
-    runtime: Runtime, clients: int, jobs: list[Job]
-) -> tuple[list[Stages], float]:
-    """Run the jobs with ``clients`` concurrent tasks (one session each); returns the wall time."""
-    shared: Iterator[Job] = iter(jobs)
+    runtime: Runtime, clients: int, jobs: Iterator[Job], seconds: float
+) -> dict[str, Any]:
+    """Jobs run by ``clients`` concurrent tasks (one session each) for ``seconds``: percentiles."""
     results: list[Stages] = []
+    deadline = time.perf_counter() + seconds
 
     async def client() -> None:
         async with runtime.sessionmaker() as session:
-            for job in shared:
+            for job in jobs:
                 results.append(await job(session))
+                if time.perf_counter() >= deadline:
+                    return
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
-    return results, time.perf_counter() - started
+    return {**summarize(results), "rps": len(results) / (time.perf_counter() - started)}
 
 
 async def serial_parts(
@@ -396,36 +402,28 @@ async def serial_parts(
     return samples, vectors
 
 
-async def measure_bare(
-    runtime: Runtime, org_id: uuid.UUID, claims: list[str], clients: list[int]
-) -> dict[str, Any]:
-    """Bare cost: serial parts, then cold (embed overlapped with BM25) and warm at each count."""
-    parts, vectors = await serial_parts(runtime, org_id, claims)
-    out: dict[str, Any] = {"serial": summarize(parts)}
-    for count in clients:
-        for mode in ("cold", "warm"):
-            jobs = [
-                _bare_job(runtime, org_id, mode, c, v, count, n)
-                for n, (c, v) in enumerate(zip(claims, vectors, strict=True))
-            ]
-            samples, wall = await run_clients(runtime, count, jobs)
-            out[f"{mode}@{count}"] = {**summarize(samples), "rps": len(samples) / wall}
-    return out
+@dataclass(frozen=True)
+class Bare:
+    """The bare searches of one organisation: its claims and their (cached) vectors."""
 
+    runtime: Runtime
+    org_id: uuid.UUID
+    claims: list[str]
+    vectors: list[list[float]]
 
-def _bare_job(
-    runtime: Runtime,
-    org_id: uuid.UUID,
-    mode: str,
-    claim: str,
-    vector: list[float],
-    clients: int,
-    n: int,
-) -> Job:
-    if mode == "warm":
-        return lambda session: search_once(runtime, session, org_id, claim, vector)
-    query = cold_query(claim, 910_000_000 + clients * 1_000_000 + n)
-    return lambda session: search_once(runtime, session, org_id, query)
+    def jobs(self, mode: str, seed: int) -> Iterator[Job]:
+        """Endless jobs cycling the claims: cold (unique query, embedded) or warm (SQL alone)."""
+        for n in itertools.count():
+            i = n % len(self.claims)
+            if mode == "warm":
+                yield functools.partial(self._search, self.claims[i], self.vectors[i])
+            else:
+                yield functools.partial(self._search, cold_query(self.claims[i], seed + n), None)
+
+    async def _search(
+        self, query: str, vector: list[float] | None, session: AsyncSession
+    ) -> Stages:
+        return await search_once(self.runtime, session, self.org_id, query, vector)
 
 
 def summarize(samples: list[Stages]) -> dict[str, dict[str, float]]:
@@ -454,6 +452,7 @@ function init(args)
   for line in io.lines(args[1]) do queries[#queries + 1] = line end
   local key = io.open(args[2]):read("*l")
   cold = args[3] == "cold"
+  probe = args[3] == "probe"
   n = tonumber(args[4]) + tid * 1000000
   i = (tid * 211) % #queries
   wrk.method = "POST"
@@ -462,6 +461,7 @@ function init(args)
 end
 
 function request()
+  if probe then return wrk.format("GET") end
   i = i % #queries + 1
   local q = queries[i]
   if cold then
@@ -574,11 +574,13 @@ async def prime_cache(client: httpx.AsyncClient, claims: list[str], clients: int
     return time.perf_counter() - started
 
 
-async def run_wrk(setup: LoadSetup, clients: int, mode: str, seed: int) -> dict[str, Any]:
+async def run_wrk(
+    setup: LoadSetup, clients: int, mode: str, seed: int, path: str = "/v1/search"
+) -> dict[str, Any]:
     """One wrk run; its Lua ``done`` hook prints the numbers as one JSON line."""
-    w = setup.workdir
-    args = [f"-t{min(clients, 2)}", f"-c{clients}", f"-d{setup.duration}s", "--timeout", "60s"]
-    args += ["--latency", "-s", str(w / "search.lua"), setup.url + "/v1/search", "--"]
+    w, seconds = setup.workdir, setup.duration if mode != "probe" else min(5, setup.duration)
+    args = [f"-t{min(clients, 2)}", f"-c{clients}", f"-d{seconds}s", "--timeout", "60s"]
+    args += ["--latency", "-s", str(w / "search.lua"), setup.url + path, "--"]
     args += [str(w / "queries.txt"), str(w / "key.txt"), mode, str(seed)]
     proc = await asyncio.create_subprocess_exec(
         "wrk", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -608,6 +610,19 @@ async def load_point(
     return point
 
 
+PROBES = ("/health", "/v1/auth/me")
+
+
+async def probes(setup: LoadSetup) -> dict[str, dict[str, float]]:
+    """The HTTP floor at one client: a bare route, and one that authenticates the API key."""
+    out: dict[str, dict[str, float]] = {}
+    for path in PROBES:
+        raw = await run_wrk(setup, 1, "probe", 0, path)
+        rps = raw["requests"] / (raw["duration_us"] / 1e6)
+        out[path] = {"rps": rps} | {q: raw[f"{q}_us"] / 1000 for q in ("p50", "p95", "p99")}
+    return out
+
+
 async def db_now(runtime: Runtime) -> datetime:
     async with runtime.engine.connect() as conn:
         now: datetime = (await conn.execute(text("SELECT clock_timestamp()"))).scalar_one()
@@ -634,30 +649,89 @@ async def server_stages(
     return {r.stage: {"p50": round(r.p50, 1), "p95": round(r.p95, 1)} for r in rows}
 
 
-async def measure_api(
-    runtime: Runtime, tenant: Tenant, claims: list[str], args: argparse.Namespace
-) -> dict[str, Any]:
-    """Start a server, warm it up, run every client count cold, prime the cache, run warm."""
+def cpu_busy(seconds: float = 5.0) -> float:
+    """The fraction of all cores busy over ``seconds`` (from /proc/stat), blocking."""
+
+    def sample() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        return sum(values), values[3] + values[4]  # total, idle + iowait
+
+    total0, idle0 = sample()
+    time.sleep(seconds)
+    total1, idle1 = sample()
+    return 1 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+async def wait_for_quiet(max_wait: float, console: Console) -> float:
+    """Wait up to ``max_wait`` s for other work to leave the cores idle; the last reading."""
+    deadline = time.monotonic() + max_wait
+    busy = await asyncio.to_thread(cpu_busy)
+    while busy > QUIET_BUSY and time.monotonic() < deadline:
+        console.print(f"  the machine is {busy:.0%} busy with other work; waiting for quiet")
+        busy = await asyncio.to_thread(cpu_busy, 30.0)
+    return busy
+
+
+def write_wrk_files(tenant: Tenant, claims: list[str]) -> Path:
+    """The Lua script, the claims (JSON-escaped, one a line) and the API key, for wrk."""
     workdir = Path(tempfile.mkdtemp(prefix="search-load-"))
     (workdir / "search.lua").write_text(WRK_SCRIPT)
     (workdir / "queries.txt").write_text("".join(json.dumps(c)[1:-1] + "\n" for c in claims))
     (workdir / "key.txt").write_text(tenant.api_key + "\n")
+    return workdir
+
+
+async def sweep(
+    bare: Bare, setup: LoadSetup, clients: list[int], mode: str, console: Console
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Per client count, back to back: the bare cost for --duration, then the API under wrk."""
+    bare_points: dict[str, Any] = {}
+    points: list[dict[str, Any]] = []
+    for k, count in enumerate(clients):
+        seed = (k + 1) * 10_000_000 if mode == "cold" else 0
+        jobs = bare.jobs(mode, 500_000_000 + seed)
+        b = bare_points[f"{mode}@{count}"] = await run_clients(
+            bare.runtime, count, jobs, setup.duration
+        )
+        p = await load_point(bare.runtime, setup, count, mode, seed)
+        points.append(p)
+        console.print(
+            f"  {mode} {count:>2} clients: API p50/p95 {p['p50']:.1f}/{p['p95']:.1f} ms "
+            f"{p['rps']:.1f} req/s; bare {b['total_ms']['p50']:.1f}/{b['total_ms']['p95']:.1f} "
+            f"ms {b['rps']:.1f} req/s"
+        )
+    return bare_points, points
+
+
+async def measure_size(
+    runtime: Runtime, tenant: Tenant, claims: list[str], args: argparse.Namespace, console: Console
+) -> dict[str, Any]:
+    """Bare parts serially, then (server up) cold sweep, cache priming, warm sweep."""
+    busy = await wait_for_quiet(args.wait_quiet, console)
+    console.print(f"  machine {busy:.0%} busy before measuring")
+    mine = claims[: args.bare_queries]
+    parts, vectors = await serial_parts(runtime, tenant.organization_id, mine)
+    bare = Bare(runtime, tenant.organization_id, mine, vectors)
+    result: dict[str, Any] = {"load": tenant.load, "busy_before": busy}
+    result["bare"] = {"serial": summarize(parts)}
     port = args.port or free_port()
-    setup = LoadSetup(f"http://127.0.0.1:{port}", workdir, args.duration, tenant)
+    setup = LoadSetup(
+        f"http://127.0.0.1:{port}", write_wrk_files(tenant, claims), args.duration, tenant
+    )
     auth = {"Authorization": f"Bearer {tenant.api_key}"}
     async with (
         running_server(args.data_dir, port, args.data_dir / "serve.log") as proc,
         httpx.AsyncClient(base_url=setup.url, headers=auth, timeout=120) as client,
     ):
         await warm_up(client, claims, WARMUP_REQUESTS)
-        points = [
-            await load_point(runtime, setup, c, "cold", (k + 1) * 10_000_000)
-            for k, c in enumerate(args.clients)
-        ]
-        prime_seconds = await prime_cache(client, claims)
-        points += [await load_point(runtime, setup, c, "warm", 0) for c in args.clients]
-        rss = peak_rss_mb(proc.pid)
-    return {"points": points, "prime_seconds": prime_seconds, "serve_rss_mb": rss}
+        result["probes"] = await probes(setup)
+        cold_bare, points = await sweep(bare, setup, args.clients, "cold", console)
+        result["prime_seconds"] = await prime_cache(client, claims)
+        warm_bare, warm_points = await sweep(bare, setup, args.clients, "warm", console)
+        result["serve_rss_mb"] = peak_rss_mb(proc.pid)
+    result["bare"] |= cold_bare | warm_bare
+    result["points"] = points + warm_points
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -669,21 +743,31 @@ def bare_for(bare: dict[str, Any], clients: int, mode: str) -> dict[str, Any]:
     return entry
 
 
-def api_table(size: int, api: dict[str, Any], bare: dict[str, Any]) -> Table:
-    table = Table(title=f"POST /v1/search, {size:,} chunks (ms; bare = same work, no HTTP)")
-    columns = ["clients", "mode", "req/s", "p50", "p95", "p99", "bare p95", "p95/bare"]
-    columns += ["bare req/s", "server p50", "embed p50", "lex p50", "dense p50", "hydr p50"]
-    for name in columns:
+_API_COLUMNS = ["clients", "mode", "req/s", "p50", "p95", "p99", "bare p50", "bare p95"]
+_API_COLUMNS += ["p95/bare", "bare req/s", "server p50", "outside p50"]
+_API_COLUMNS += ["embed p50", "BM25 p50", "HNSW p50", "hydrate p50"]
+
+
+def api_row(point: dict[str, Any], bare: dict[str, Any]) -> list[str]:
+    """One table row: wrk's numbers, the bare cost at the same concurrency, server stages."""
+    b = bare_for(bare, point["clients"], point["mode"])["total_ms"]
+    rps = bare_for(bare, point["clients"], point["mode"])["rps"]
+    s = {k: v["p50"] for k, v in point["server"].items()}
+    outside = point["p50"] - s["total_ms"] if "total_ms" in s else float("nan")
+    row = [point["clients"], point["mode"], f"{point['rps']:.1f}", f"{point['p50']:.1f}"]
+    row += [f"{point['p95']:.1f}", f"{point['p99']:.1f}", b["p50"], b["p95"]]
+    row += [f"{point['p95'] / b['p95']:.2f}", f"{rps:.1f}", s.get("total_ms"), f"{outside:.1f}"]
+    row += [s.get(k) for k in ("embed_ms", "lexical_ms", "dense_ms", "hydrate_ms")]
+    return [str(x) for x in row]
+
+
+def api_table(size: int, result: dict[str, Any]) -> Table:
+    title = f"POST /v1/search under wrk, {size:,} chunks (ms; bare = same work, no HTTP)"
+    table = Table(title=title)
+    for name in _API_COLUMNS:
         table.add_column(name, justify="right")
-    for p in api["points"]:
-        b = bare_for(bare, p["clients"], p["mode"])
-        s = {k: v["p50"] for k, v in p["server"].items()}
-        bare_p95 = b["total_ms"]["p95"]
-        row = [p["clients"], p["mode"], f"{p['rps']:.1f}", f"{p['p50']:.1f}", f"{p['p95']:.1f}"]
-        row += [f"{p['p99']:.1f}", f"{bare_p95:.1f}", f"{p['p95'] / bare_p95:.2f}"]
-        row += [f"{b['rps']:.1f}", s.get("total_ms", "-"), s.get("embed_ms", "-")]
-        row += [s.get("lexical_ms", "-"), s.get("dense_ms", "-"), s.get("hydrate_ms", "-")]
-        table.add_row(*map(str, row))
+    for point in result["points"]:
+        table.add_row(*api_row(point, result["bare"]))
     return table
 
 
@@ -691,12 +775,11 @@ def bare_table(size: int, bare: dict[str, Any]) -> Table:
     table = Table(title=f"Bare cost, {size:,} chunks (ms, this process, no HTTP)")
     for name in ("what", "p50", "p95", "p99", "req/s"):
         table.add_column(name, justify="right")
-    serial = bare["serial"]
     labels = {"embed_ms": "embed query alone", "lexical_ms": "  BM25 SQL"}
     labels |= {"dense_ms": "  HNSW SQL", "hydrate_ms": "  hydrate SQL"}
-    labels |= {"sql_ms": "SQL alone (= warm@1)", "sum_ms": "embed + SQL, serial"}
+    labels |= {"sql_ms": "SQL alone, serial", "sum_ms": "embed + SQL, serial"}
     for key, label in labels.items():
-        s = serial[key]
+        s = bare["serial"][key]
         table.add_row(label, str(s["p50"]), str(s["p95"]), str(s["p99"]), "")
     for key, entry in bare.items():
         if key != "serial":
@@ -711,7 +794,7 @@ def verdicts(report: dict[int, dict[str, Any]]) -> list[str]:
     """Each target, met or not."""
     lines = []
     for size, result in report.items():
-        for p in result["api"]["points"]:
+        for p in result["points"]:
             ratio = p["p95"] / bare_for(result["bare"], p["clients"], p["mode"])["total_ms"]["p95"]
             ok = "met" if ratio <= 1.5 else "NOT met"
             lines.append(
@@ -727,12 +810,17 @@ def verdicts(report: dict[int, dict[str, Any]]) -> list[str]:
 def print_report(report: dict[int, dict[str, Any]], console: Console) -> None:
     for size, result in report.items():
         console.print(bare_table(size, result["bare"]))
-        console.print(api_table(size, result["api"], result["bare"]))
-        rss = result["api"]["serve_rss_mb"]
+        console.print(api_table(size, result))
+        rss = result["serve_rss_mb"]
         console.print(
-            f"serve process peak RSS (VmHWM) {rss['VmHWM']:.0f} MiB, "
-            f"cache priming pass {result['api']['prime_seconds']:.1f} s"
+            f"serve process peak RSS (VmHWM) {rss['VmHWM']:.0f} MiB; cache priming pass "
+            f"(809 claims, 4 at a time) {result['prime_seconds']:.1f} s"
         )
+        for path, probe in result["probes"].items():
+            console.print(
+                f"GET {path}, 1 client: p50/p95 {probe['p50']:.2f}/{probe['p95']:.2f} ms, "
+                f"{probe['rps']:.0f} req/s"
+            )
     for line in verdicts(report):
         console.print(line)
 
@@ -750,6 +838,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/rg-load"))  # noqa: S108
     parser.add_argument("--dataset", type=Path, default=DATASET)
     parser.add_argument("--bare-queries", type=int, default=None, help="default: all claims")
+    parser.add_argument(
+        "--wait-quiet", type=float, default=0, help="wait up to this many s for idle cores"
+    )
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--json-out", type=Path)
     return parser.parse_args()
@@ -777,12 +868,8 @@ async def run(args: argparse.Namespace, console: Console) -> dict[int, dict[str,
         tenants = await prepare(runtime, args, console)
         claims = read_claims(args.dataset)
         for tenant in tenants:
-            console.print(f"{tenant.name}: bare cost ({args.bare_queries or len(claims)} claims)")
-            org = tenant.organization_id
-            bare = await measure_bare(runtime, org, claims[: args.bare_queries], args.clients)
-            console.print(f"{tenant.name}: API under load")
-            api = await measure_api(runtime, tenant, claims, args)
-            report[tenant.size] = {"load": tenant.load, "bare": bare, "api": api}
+            console.print(f"{tenant.name}: measuring")
+            report[tenant.size] = await measure_size(runtime, tenant, claims, args, console)
     finally:
         await runtime.close()
     return report
@@ -793,7 +880,7 @@ def main() -> None:
     args = parse_args()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.WARNING)
-    console = Console()
+    console = Console(width=180)
     started = datetime.now().astimezone()
     report = asyncio.run(run(args, console))
     print_report(report, console)

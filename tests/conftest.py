@@ -7,6 +7,7 @@ RAGAAS_TEST_DATABASE_URL); tests isolate from each other by working in their own
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
@@ -113,20 +114,30 @@ def _wait_until_up(url: str) -> None:
             time.sleep(0.05)
 
 
-@pytest.fixture(scope="session")
-def local_llm_url() -> Iterator[str]:
-    """The local model's OpenAI-compatible server, running in a background thread."""
+@contextlib.contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """Run an ASGI app on a free loopback port in a background thread; yields its base URL."""
     sock = listening_socket()  # handed to uvicorn, so no other process can take the port
-    app = create_local_llm_app(LocalSmolLM(), api_key=LOCAL_LLM_KEY)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    _wait_until_up(url)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
+    try:
+        while not server.started:
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def local_llm_url() -> Iterator[str]:
+    """The local model's OpenAI-compatible server, running in a background thread."""
+    app = create_local_llm_app(LocalSmolLM(), api_key=LOCAL_LLM_KEY)
+    with serve_in_thread(app) as base:
+        _wait_until_up(f"{base}/v1")
+        yield f"{base}/v1"
 
 
 @dataclass

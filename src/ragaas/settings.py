@@ -75,7 +75,14 @@ class Settings(BaseSettings):
     search_candidates: int = Field(
         default=50, description="Candidates each retriever contributes before fusion."
     )
-    rrf_k: int = Field(default=60, description="Reciprocal rank fusion constant.")
+    hybrid_fusion: Literal["zscore", "rrf"] = Field(
+        default="zscore",
+        description="zscore: weighted sum of z-scored dense and BM25 scores; rrf: rank fusion.",
+    )
+    hybrid_lexical_weight: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="BM25's weight in zscore fusion (dense: 1 - it)."
+    )
+    rrf_k: int = Field(default=60, description="Reciprocal rank fusion constant (rrf fusion).")
 
     rerank_provider: Literal["none", "local", "http"] = Field(
         default="none",

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from ragaas.providers.embeddings.base import EmbeddingError
 from ragaas.providers.embeddings.openai_compatible import OpenAICompatibleEmbedder
 from ragaas.runtime import Runtime
-from tests.conftest import listening_socket
+from tests.conftest import listening_socket, serve_in_thread
 
 
 def _embeddings_app(runtime: Runtime) -> FastAPI:
@@ -35,16 +33,8 @@ def _embeddings_app(runtime: Runtime) -> FastAPI:
 
 @pytest.fixture(scope="module")
 def embeddings_url(runtime: Runtime) -> Iterator[str]:
-    sock = listening_socket()
-    server = uvicorn.Server(uvicorn.Config(_embeddings_app(runtime), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve_in_thread(_embeddings_app(runtime)) as base:
+        yield f"{base}/v1"
 
 
 async def test_local_model_vectors_are_unit_length_and_meaningful(runtime: Runtime) -> None:

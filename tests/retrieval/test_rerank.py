@@ -4,14 +4,12 @@ built by the test, and the fallback to the fused order when the reranker is slow
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, HTTPException
 
 from ragaas.providers.rerank.cross_encoder import LocalCrossEncoder
@@ -19,7 +17,7 @@ from ragaas.providers.rerank.http import HttpReranker
 from ragaas.retrieval.schemas import SearchMode
 from ragaas.retrieval.service import QueryEmbeddingCache, Searcher
 from ragaas.runtime import Runtime
-from tests.conftest import Tenant, listening_socket, wait_for_document
+from tests.conftest import Tenant, serve_in_thread, wait_for_document
 
 TEXTS = [
     "Solar panels convert sunlight into electricity using photovoltaic cells.",
@@ -56,16 +54,8 @@ def _rerank_app() -> FastAPI:
 
 @pytest.fixture(scope="module")
 def rerank_url() -> Iterator[str]:
-    sock = listening_socket()
-    server = uvicorn.Server(uvicorn.Config(_rerank_app(), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve_in_thread(_rerank_app()) as base:
+        yield base
 
 
 async def _ingest(client: httpx.AsyncClient, tenant: Tenant) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ragaas.cli.common import console, err_console, fail, load_settings, print_json
+from ragaas.errors import AppError
 from ragaas.evaluation.beir import load_beir
 from ragaas.evaluation.metrics import METRICS
 from ragaas.evaluation.runner import EvalOptions, EvalReport, run_beir
@@ -44,13 +46,21 @@ def beir(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     keep: Annotated[bool, typer.Option(help="Keep the evaluation organisation.")] = False,
+    organization_id: Annotated[
+        uuid.UUID | None,
+        typer.Option("--organization-id", help="Re-score an organisation kept by --keep."),
+    ] = None,
     worker: Annotated[
         bool, typer.Option(help="Run a job worker in-process (else `ragaas worker`s ingest).")
     ] = True,
 ) -> None:
     """Ingest a BEIR corpus into a fresh organisation and score search on its queries."""
     options = EvalOptions(
-        modes=parse_modes(mode), worker=worker, keep=keep, show_progress=not as_json
+        modes=parse_modes(mode),
+        worker=worker,
+        keep=keep,
+        show_progress=not as_json,
+        organization_id=organization_id,
     )
     settings = load_settings()
     try:
@@ -59,7 +69,10 @@ def beir(
         fail(f"cannot read the BEIR dataset in {directory}: {exc}")
     if not dataset.queries:
         fail(f"no judged queries in {directory} for split {split!r}")
-    report = asyncio.run(run_beir(settings, dataset, options, console=err_console))
+    try:
+        report = asyncio.run(run_beir(settings, dataset, options, console=err_console))
+    except AppError as exc:
+        fail(exc.message)
     if as_json:
         print_json(report.to_dict())
     else:
@@ -93,6 +106,8 @@ def report_table(report: EvalReport) -> Table:
 def ingestion_summary(report: EvalReport) -> str:
     """One paragraph on ingestion: documents, chunks, rates and the ratio to the bare model."""
     ing, bare = report.ingestion, report.bare
+    if ing is None or bare is None:
+        return f"re-scored organisation {escape(report.organization)} ({report.organization_id})"
     lines = [
         f"ingested {ing.ready}/{ing.documents} documents into {ing.chunks} chunks "
         f"in {ing.seconds:.1f}s: {ing.chunks_per_second:.1f} chunks/s end to end",

@@ -53,6 +53,8 @@ class EvalOptions:
     bare_sample: int = 512
     stall_seconds: float = 600.0
     show_progress: bool = True
+    # Re-score an organisation an earlier run kept (after changing search settings): no ingestion.
+    organization_id: uuid.UUID | None = None
 
 
 @dataclass
@@ -98,13 +100,15 @@ class EvalReport:
     organization_id: uuid.UUID
     kept: bool
     queries: int
-    ingestion: IngestionReport
-    bare: BareReport
+    ingestion: IngestionReport | None  # None when an existing organisation was re-scored
+    bare: BareReport | None
     modes: list[ModeReport]
 
     @property
     def ingestion_ratio(self) -> float:
         """End-to-end chunks/s divided by the bare model's passages/s (1.0 = no overhead)."""
+        if self.ingestion is None or self.bare is None:
+            return 0.0
         bare = self.bare.passages_per_second
         return self.ingestion.chunks_per_second / bare if bare > 0 else 0.0
 
@@ -112,9 +116,10 @@ class EvalReport:
         """A JSON-ready summary, derived rates included."""
         data = asdict(self)
         data["organization_id"] = str(self.organization_id)
-        data["ingestion"]["chunks_per_second"] = self.ingestion.chunks_per_second
-        data["bare"]["passages_per_second"] = self.bare.passages_per_second
-        data["ingestion_ratio"] = self.ingestion_ratio
+        if self.ingestion is not None and self.bare is not None:
+            data["ingestion"]["chunks_per_second"] = self.ingestion.chunks_per_second
+            data["bare"]["passages_per_second"] = self.bare.passages_per_second
+            data["ingestion_ratio"] = self.ingestion_ratio
         return data
 
 
@@ -143,6 +148,8 @@ async def evaluate_dataset(
 ) -> EvalReport:
     """Ingest the corpus into a fresh organisation, run the queries per mode, then clean up."""
     await asyncio.to_thread(migrate.upgrade, rt.url)
+    if options.organization_id is not None:
+        return await rescore(rt, dataset, options, options.organization_id)
     principal, org_name = await create_eval_organization(rt, dataset.name)
     org_id = principal.organization_id
     try:
@@ -164,6 +171,30 @@ async def evaluate_dataset(
         queries=len(dataset.queries),
         ingestion=ingestion,
         bare=bare,
+        modes=modes,
+    )
+
+
+async def rescore(
+    rt: Runtime, dataset: BeirDataset, options: EvalOptions, organization_id: uuid.UUID
+) -> EvalReport:
+    """Run the queries against an organisation an earlier run kept (its index as it is)."""
+    async with rt.sessionmaker() as session:
+        org = await session.get(Organization, organization_id)
+    if org is None:
+        raise AppError(f"organisation {organization_id} not found", 404)
+    modes = [
+        await evaluate_mode(rt, organization_id, dataset, mode, options) for mode in options.modes
+    ]
+    return EvalReport(
+        dataset=dataset.name,
+        split=dataset.split,
+        organization=org.name,
+        organization_id=organization_id,
+        kept=True,
+        queries=len(dataset.queries),
+        ingestion=None,
+        bare=None,
         modes=modes,
     )
 

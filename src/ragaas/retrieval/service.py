@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ragaas.providers.embeddings.base import Embedder
 from ragaas.providers.rerank.base import Reranker, RerankError
 from ragaas.retrieval import repository
-from ragaas.retrieval.fusion import reciprocal_rank_fusion
+from ragaas.retrieval.fusion import convex_fusion, reciprocal_rank_fusion
 from ragaas.retrieval.schemas import SearchFilters, SearchMode, SearchResult
 from ragaas.runtime import Runtime
 
@@ -55,6 +55,8 @@ class SearchOutcome:
 class Searcher:
     embeddings: QueryEmbeddingCache
     candidates: int = 50
+    fusion: str = "zscore"
+    lexical_weight: float = 0.5
     rrf_k: int = 60
     reranker: Reranker | None = None
     rerank_depth: int = 20
@@ -126,9 +128,11 @@ class Searcher:
             return dense
         if mode is SearchMode.LEXICAL:
             return lexical
-        return reciprocal_rank_fusion(
-            [[cid for cid, _ in dense], [cid for cid, _ in lexical]], k=self.rrf_k
-        )
+        if self.fusion == "rrf":
+            return reciprocal_rank_fusion(
+                [[cid for cid, _ in dense], [cid for cid, _ in lexical]], k=self.rrf_k
+            )
+        return convex_fusion(dense, lexical, self.lexical_weight)
 
     async def _timed_embed(self, query: str, timings: dict[str, float]) -> list[float]:
         started = time.perf_counter()
@@ -167,6 +171,8 @@ def make_searcher(runtime: Runtime) -> Searcher:
     return Searcher(
         QueryEmbeddingCache(runtime.embedder),
         candidates=settings.search_candidates,
+        fusion=settings.hybrid_fusion,
+        lexical_weight=settings.hybrid_lexical_weight,
         rrf_k=settings.rrf_k,
         reranker=runtime.reranker,
         rerank_depth=settings.rerank_depth,
