@@ -110,7 +110,8 @@ def ingestion_summary(report: EvalReport) -> str:
         return f"re-scored organisation {escape(report.organization)} ({report.organization_id})"
     lines = [
         f"ingested {ing.ready}/{ing.documents} documents into {ing.chunks} chunks "
-        f"in {ing.seconds:.1f}s: {ing.chunks_per_second:.1f} chunks/s end to end",
+        f"in {ing.seconds:.1f}s: {ing.chunks_per_second:.1f} chunks/s end to end "
+        f"(peak RSS {ing.peak_rss_mb:.0f} MB, service and worker in one process)",
         f"bare model: {bare.passages} passages in {bare.seconds:.1f}s: "
         f"{bare.passages_per_second:.1f} passages/s",
         f"end-to-end / bare = {report.ingestion_ratio:.2f}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import resource
 import secrets
 import time
 import uuid
@@ -64,6 +65,8 @@ class IngestionReport:
     failed: dict[str, str]  # external id -> reason
     chunks: int
     seconds: float
+    # Peak resident memory of this process (API services + worker + model) during ingestion.
+    peak_rss_mb: float = 0.0
 
     @property
     def chunks_per_second(self) -> float:
@@ -279,7 +282,8 @@ async def ingest_corpus(
     failed = rejected | await failed_documents(rt, org_id)
     chunks = await count_chunks(rt, org_id)
     ready_count = counts.get(DocumentStatus.READY, 0)
-    return IngestionReport(len(corpus), ready_count, failed, chunks, seconds)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    return IngestionReport(len(corpus), ready_count, failed, chunks, seconds, round(peak_mb, 1))
 
 
 def upload_for(doc: BeirDocument) -> documents_service.Upload:
