@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from sqlalchemy import text
 from ragaas.evaluation.beir import load_beir
 from ragaas.evaluation.metrics import evaluate_run, ranking_to_scores
 from ragaas.retrieval import repository
+from ragaas.retrieval.fusion import zscores
 from ragaas.retrieval.schemas import SearchFilters
 from ragaas.runtime import build_runtime
 from ragaas.settings import Settings
@@ -76,15 +76,6 @@ def _minmax(cands: Candidates) -> dict[int, float]:
     return {c: (s - lo) / (hi - lo) if hi > lo else 1.0 for c, s in cands}
 
 
-def _zscore(cands: Candidates) -> dict[int, float]:
-    if len(cands) < 2:
-        return {c: 0.0 for c, _ in cands}
-    values = [s for _, s in cands]
-    mean = sum(values) / len(values)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
-    return {c: (s - mean) / sd for c, s in cands}
-
-
 def convex(alpha: float, norm: Callable[[Candidates], dict[int, float]]) -> Fusion:
     def fuse(dense: Candidates, lexical: Candidates) -> list[int]:
         d, lx = norm(dense), norm(lexical)
@@ -126,7 +117,7 @@ def main() -> None:
         variants[f"rrf k=60 w_lex={w}"] = rrf(60, w)
     for alpha in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
         variants[f"convex minmax a={alpha}"] = convex(alpha, _minmax)
-        variants[f"convex zscore a={alpha}"] = convex(alpha, _zscore)
+        variants[f"convex zscore a={alpha}"] = convex(alpha, zscores)
     for depth in (20, 50, 100):
         for name, fusion in variants.items():
             if depth != args.depth and not name.startswith(("rrf k=60", "convex zscore a=0.5")):
