@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from typing import Any
+
+from ragaas.providers.embeddings.batching import MicroBatcher
 
 
 class LocalSentenceTransformer:
@@ -18,8 +19,8 @@ class LocalSentenceTransformer:
         self.batch_size = batch_size
         self._model: Any = None
         self._load_lock = threading.Lock()
-        # One forward pass at a time: torch already uses every core for a single batch.
-        self._run_lock = asyncio.Lock()
+        # One forward pass at a time (torch already uses every core for one), shared fairly.
+        self._batcher = MicroBatcher(self.embed_sync, batch_size)
 
     def _load(self) -> Any:
         with self._load_lock:
@@ -41,8 +42,5 @@ class LocalSentenceTransformer:
         return [v.tolist() for v in vectors]
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
-        """Embed off the event loop so the API keeps serving meanwhile."""
-        if not texts:
-            return []
-        async with self._run_lock:
-            return await asyncio.to_thread(self.embed_sync, texts)
+        """Embed off the event loop, batched with concurrent callers."""
+        return await self._batcher.embed(texts)
