@@ -72,6 +72,7 @@ def settings(database_url: str) -> Settings:
         seed_demo=False,
         log_json=False,
         max_upload_bytes=2 * 1024 * 1024,
+        source_folder_roots=[Path(tempfile.mkdtemp(prefix="ragaas-sources-"))],
     )
 
 

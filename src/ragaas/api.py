@@ -8,7 +8,8 @@ from ragaas.auth import endpoints as auth
 from ragaas.documents import endpoints as documents
 from ragaas.generation import endpoints as generation
 from ragaas.retrieval import endpoints as retrieval
+from ragaas.sources import endpoints as sources
 
 router = APIRouter()
-for module in (health, auth, admin, documents, retrieval, generation):
+for module in (health, auth, admin, documents, sources, retrieval, generation):
     router.include_router(module.router)

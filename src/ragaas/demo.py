@@ -64,6 +64,6 @@ async def seed_demo(runtime: Runtime) -> DemoCredentials | None:
         principal = Principal(user.id, org.id, user.role, permissions_for(user.role))
         max_bytes = runtime.settings.max_upload_bytes
         for upload in demo_uploads():
-            await submit(session, runtime.blobs, principal, upload, max_bytes)
+            await submit(session, runtime.blobs, principal.organization_id, upload, max_bytes)
         await session.commit()
     return DemoCredentials(org.id, user.email, password, key)

@@ -101,6 +101,24 @@ class Settings(BaseSettings):
         default=2.0, description="Past this, search keeps the fused order."
     )
 
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Keys sealing data-source secrets, `kid:base64-32-bytes[,kid:...]`, newest first; "
+            "generated into data_dir when unset."
+        ),
+    )
+    source_folder_roots: list[Path] = Field(
+        default_factory=list,
+        description=(
+            "Server folders that `file` data sources may read (JSON list). Empty: folder sources "
+            "are refused, so a tenant cannot read the server's files."
+        ),
+    )
+    sync_item_errors_kept: int = Field(
+        default=50, description="Per sync run, item errors kept in its history."
+    )
+
     workers_in_process: bool = Field(
         default=True, description="`serve` also runs a job worker (the embedded default)."
     )

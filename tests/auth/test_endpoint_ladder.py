@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ragaas.settings import Settings
 from tests.conftest import Tenant, TenantFactory, wait_for_document
 
 DOC = {"title": "Ladder", "text": "Ladders have rungs. Rungs are climbed one at a time."}
@@ -38,6 +39,14 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str, int]] = [
         201,
     ),
     ("DELETE", "/v1/documents/{doc}", None, "data:write", 204),
+    ("GET", "/v1/data-sources", None, "data:read", 200),
+    ("GET", "/v1/data-sources/types", None, "data:read", 200),
+    ("GET", "/v1/data-sources/{src}", None, "data:read", 200),
+    ("GET", "/v1/data-sources/{src}/runs", None, "data:read", 200),
+    ("POST", "/v1/data-sources", {"name": "n", "type": "file", "config": {}}, "data:write", 422),
+    ("PATCH", "/v1/data-sources/{src}", {"labels": ["x"]}, "data:write", 200),
+    ("POST", "/v1/data-sources/{src}/sync", None, "data:write", 202),
+    ("DELETE", "/v1/data-sources/{src}", None, "data:write", 204),
 ]
 
 
@@ -48,19 +57,30 @@ async def ready_doc(client: httpx.AsyncClient, tenant: Tenant) -> str:
     return str(doc["id"])
 
 
+@pytest.fixture
+async def source(client: httpx.AsyncClient, tenant: Tenant, settings: Settings) -> str:
+    folder = settings.source_folder_roots[0] / uuid.uuid4().hex
+    folder.mkdir()
+    body = {"name": "ladder", "type": "file", "config": {"path": str(folder)}}
+    created = await client.post("/v1/data-sources", json=body, headers=tenant.headers)
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
 @pytest.mark.parametrize(("method", "path", "body", "permission", "ok"), ENDPOINTS)
 async def test_ladder(
     client: httpx.AsyncClient,
     tenant: Tenant,
     make_tenant: TenantFactory,
     ready_doc: str,
+    source: str,
     method: str,
     path: str,
     body: dict[str, Any] | None,
     permission: str,
     ok: int,
 ) -> None:
-    url = path.format(doc=ready_doc)
+    url = path.format(doc=ready_doc, src=source)
 
     anonymous = await client.request(method, url, json=body)
     assert anonymous.status_code == 401
@@ -72,12 +92,15 @@ async def test_ladder(
     )
     assert lacking.status_code == 403, lacking.text
 
-    if "{doc}" in path:
+    if "{doc}" in path or "{src}" in path:
         stranger = await make_tenant()
         foreign = await client.request(method, url, json=body, headers=stranger.headers)
         assert foreign.status_code == 404, foreign.text
         missing = await client.request(
-            method, path.format(doc=uuid.uuid4()), json=body, headers=tenant.headers
+            method,
+            path.format(doc=uuid.uuid4(), src=uuid.uuid4()),
+            json=body,
+            headers=tenant.headers,
         )
         assert missing.status_code == 404
 

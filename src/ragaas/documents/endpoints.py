@@ -55,7 +55,7 @@ async def create_document(
     runtime = request.app.state.runtime
     upload = await read_upload(request, runtime.settings.max_upload_bytes)
     submitted = await service.submit(
-        session, runtime.blobs, principal, upload, runtime.settings.max_upload_bytes
+        session, runtime.blobs, principal.organization_id, upload, runtime.settings.max_upload_bytes
     )
     await session.commit()
     if submitted.duplicate:

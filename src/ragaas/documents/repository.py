@@ -15,9 +15,16 @@ class DocumentRepository(OrgRepository[Document]):
     model = Document
     noun = "document"
 
-    async def by_external_id(self, external_id: str) -> Document | None:
-        """The document with this external id, if any."""
-        stmt = self.base().where(Document.external_id == external_id)
+    async def by_external_id(
+        self, external_id: str, data_source_id: uuid.UUID | None = None
+    ) -> Document | None:
+        """The document with this external id in that source (None: uploaded directly), if any."""
+        stmt = self.base().where(
+            Document.external_id == external_id,
+            Document.data_source_id.is_(None)
+            if data_source_id is None
+            else Document.data_source_id == data_source_id,
+        )
         doc: Document | None = (await self.session.scalars(stmt)).first()
         return doc
 

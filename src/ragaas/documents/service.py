@@ -35,19 +35,24 @@ class Upload:
 @dataclass
 class Submitted:
     document: Document
-    duplicate: bool
+    duplicate: bool  # the same content was already there: nothing to do
+    replaced: bool = False  # new content for a known external id
 
 
 async def submit(
-    session: AsyncSession, blobs: BlobStore, principal: Principal, upload: Upload, max_bytes: int
+    session: AsyncSession,
+    blobs: BlobStore,
+    organization_id: uuid.UUID,
+    upload: Upload,
+    max_bytes: int,
 ) -> Submitted:
     """Store the raw bytes and queue ingestion; identical content already ingested does no work."""
     if len(upload.data) > max_bytes:
         raise PayloadTooLarge(f"the document is {len(upload.data)} bytes; the limit is {max_bytes}")
-    repo = DocumentRepository(session, principal.organization_id)
+    repo = DocumentRepository(session, organization_id)
     content_hash = hashlib.sha256(upload.data).hexdigest()
     if upload.external_id is not None:
-        existing = await repo.by_external_id(upload.external_id)
+        existing = await repo.by_external_id(upload.external_id, upload.data_source_id)
     else:
         existing = await repo.by_content_hash(content_hash)
     if existing is not None and _unchanged(existing, content_hash):
@@ -63,11 +68,11 @@ async def submit(
     doc.content_hash = content_hash
     doc.size_bytes = len(upload.data)
     doc.status, doc.error = DocumentStatus.QUEUED, None
-    doc.blob_key = f"{principal.organization_id}/{doc.id}/{content_hash}"
+    doc.blob_key = f"{organization_id}/{doc.id}/{content_hash}"
     await blobs.put(doc.blob_key, upload.data)
     await session.flush()
     await enqueue(session, INGEST_TASK, {"document_id": str(doc.id)})
-    return Submitted(doc, duplicate=False)
+    return Submitted(doc, duplicate=False, replaced=existing is not None)
 
 
 def _unchanged(doc: Document, content_hash: str) -> bool:

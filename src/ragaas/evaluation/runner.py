@@ -308,7 +308,11 @@ async def submit_batch(
         for doc in batch:
             try:
                 await documents_service.submit(
-                    session, rt.blobs, principal, upload_for(doc), rt.settings.max_upload_bytes
+                    session,
+                    rt.blobs,
+                    principal.organization_id,
+                    upload_for(doc),
+                    rt.settings.max_upload_bytes,
                 )
             except AppError as exc:  # e.g. over the size limit: the rest still counts
                 refused[doc.doc_id] = exc.message

@@ -13,7 +13,7 @@ DEFAULT_QUEUE = "default"
 EMBEDDINGS_QUEUE = "embeddings"
 
 _DEFER = text(
-    "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, :queueing_lock, "
+    "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, :lock, :queueing_lock, "
     "CAST(:args AS jsonb), NULL)::procrastinate_job_to_defer_v1])"
 )
 
@@ -24,10 +24,11 @@ def make_job_app(libpq_url: str) -> procrastinate.App:
     # it, and deferring (e.g. periodic tasks) goes through that app's connector.
     from ragaas.ingestion import tasks as ingestion_tasks
     from ragaas.jobs import maintenance
+    from ragaas.sources import tasks as source_tasks
 
     connector = procrastinate.PsycopgConnector(conninfo=libpq_url, min_size=1, max_size=4)
     app = procrastinate.App(connector=connector)
-    for module in (ingestion_tasks, maintenance):
+    for module in (ingestion_tasks, maintenance, source_tasks):
         module.register(app)
     return app
 
@@ -39,9 +40,14 @@ async def enqueue(
     *,
     queue: str = DEFAULT_QUEUE,
     queueing_lock: str | None = None,
+    lock: str | None = None,
 ) -> None:
-    """Enqueue ``task`` in the session's transaction: the job exists iff the write commits."""
+    """Enqueue ``task`` in the session's transaction: the job exists iff the write commits.
+
+    Jobs sharing a ``lock`` run one at a time, in order.
+    """
     params = {
+        "lock": lock,
         "queue": queue,
         "task": task,
         "queueing_lock": queueing_lock,

@@ -11,6 +11,7 @@ from ragaas.models.query_history import QueryHistory
 from ragaas.models.rag_config import RagConfig
 from ragaas.models.rule import Rule
 from ragaas.models.sd_connection import SdConnection
+from ragaas.models.sync_run import SyncRun, SyncStatus
 from ragaas.models.user import User
 
 __all__ = [
@@ -27,5 +28,7 @@ __all__ = [
     "RagConfig",
     "Rule",
     "SdConnection",
+    "SyncRun",
+    "SyncStatus",
     "User",
 ]

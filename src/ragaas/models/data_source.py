@@ -19,3 +19,5 @@ class DataSource(UUIDPk, TenantOwned, Timestamped, Base):
     labels: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list)
     cron: Mapped[str | None] = mapped_column(String(100))
     last_refresh_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the scheduler should next enqueue a sync (NULL: no schedule).
+    next_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)

@@ -1,0 +1,139 @@
+"""``database`` sources: rows of any SQL database SQLAlchemy reaches, one document per row."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, CursorResult, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from ragaas.sources.connectors.base import ConnectorError, ItemError, SourceItem
+
+FETCH = 500
+
+
+class DatabaseConfig(BaseModel):
+    url: SecretStr = Field(
+        description="SQLAlchemy URL: postgresql+psycopg://, mysql+pymysql://, oracle+oracledb://"
+    )
+    query: str = Field(min_length=1, description="A SELECT returning one row per document.")
+    id_column: str = Field(description="Stable unique id of a row.")
+    content_columns: list[str] = Field(min_length=1, description="Joined into the text.")
+    title_column: str | None = None
+    metadata_columns: list[str] = Field(default_factory=list)
+    updated_at_column: str | None = Field(
+        default=None, description="Kept as metadata.updated_at (for filters and display)."
+    )
+    url_template: str | None = Field(
+        default=None, description="Reference URL of a row, e.g. 'https://crm/tickets/{id}'."
+    )
+
+
+class DatabaseConnector:
+    def __init__(self, config: DatabaseConfig, forbidden_urls: Sequence[str] = ()) -> None:
+        self.config = config
+        try:
+            self.url = make_url(config.url.get_secret_value())
+        except ArgumentError as exc:
+            raise ValueError(f"url is not a database URL: {exc}") from exc
+        for other in forbidden_urls:
+            if _same_database(self.url.render_as_string(hide_password=False), other):
+                raise ValueError("url points at Ragaas's own database")
+
+    async def items(self) -> AsyncIterator[SourceItem | ItemError]:
+        engine = create_engine(self.url, poolclass=NullPool)
+        connection: Connection | None = None
+        try:
+            connection = await asyncio.to_thread(engine.connect)
+            result = await asyncio.to_thread(self._execute, connection)
+            try:
+                columns = list(result.keys())
+                self._check_columns(columns)
+                while rows := await asyncio.to_thread(result.fetchmany, FETCH):
+                    for row in rows:
+                        yield self._item(dict(zip(columns, row, strict=True)))
+            finally:
+                await asyncio.to_thread(result.close)
+        except SQLAlchemyError as exc:
+            raise ConnectorError(f"database error: {_first_line(exc)}") from exc
+        finally:
+            if connection is not None:
+                await asyncio.to_thread(connection.close)
+            engine.dispose()
+
+    def _execute(self, connection: Connection) -> CursorResult[Any]:
+        return connection.execution_options(stream_results=True).execute(text(self.config.query))
+
+    def _check_columns(self, columns: list[str]) -> None:
+        c = self.config
+        wanted = [c.id_column, *c.content_columns, *c.metadata_columns]
+        wanted += [x for x in (c.title_column, c.updated_at_column) if x]
+        missing = [name for name in wanted if name not in columns]
+        if missing:
+            raise ConnectorError(
+                f"the query returns no column {', '.join(missing)} "
+                f"(it returns {', '.join(columns)})"
+            )
+
+    def _item(self, row: dict[str, Any]) -> SourceItem | ItemError:
+        c = self.config
+        row_id = row[c.id_column]
+        if row_id is None:
+            return ItemError("?", f"a row has no {c.id_column}")
+        external_id = str(row_id)
+        parts = [str(row[name]).strip() for name in c.content_columns if row[name] is not None]
+        metadata = {name: _jsonable(row[name]) for name in c.metadata_columns}
+        updated = row[c.updated_at_column] if c.updated_at_column else None
+        if updated is not None:
+            metadata["updated_at"] = _jsonable(updated)
+        title = str(row[c.title_column]) if c.title_column and row[c.title_column] else None
+        return SourceItem(
+            external_id=external_id,
+            title=title or f"{c.id_column} {external_id}",
+            content="\n\n".join(p for p in parts if p).encode(),
+            content_type="text/plain",
+            url=c.url_template.format(id=external_id) if c.url_template else None,
+            metadata=metadata,
+            modified_at=updated if isinstance(updated, datetime) else None,
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    try:
+        json.dumps(value)
+    except TypeError:
+        return str(value)
+    return value
+
+
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "oracle": 1521}
+_LOCAL = {"localhost", "127.0.0.1", "::1", ""}
+
+
+def _same_database(a: str, b: str) -> bool:
+    """Whether two URLs reach the same database (loopback names and default ports folded)."""
+
+    def place(url: str) -> tuple[str, str, int, str | None]:
+        u = make_url(url)
+        backend = u.get_backend_name()
+        host = str(u.query.get("host") or u.host or "")
+        host = "local" if host in _LOCAL else host
+        return backend, host, u.port or _DEFAULT_PORTS.get(backend, 0), u.database
+
+    return place(a) == place(b)
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
