@@ -4,6 +4,7 @@ against a real ``ragaas serve`` process, and the demo seed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from click.testing import Result
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
 from ragaas import migrate
@@ -32,10 +34,12 @@ from ragaas.cli.serve import public_url, should_seed
 from ragaas.db import libpq_url, make_engine, make_sessionmaker
 from ragaas.demo import DEMO_EMAIL, DEMO_ORG, demo_files, seed_demo
 from ragaas.jobs.queue import make_job_app
-from ragaas.models import Document, Organization, User
+from ragaas.models import DataSource, Document, Organization, User
 from ragaas.providers.blobstore.local import LocalBlobStore
 from ragaas.runtime import Runtime
 from ragaas.settings import Settings
+from ragaas.sources import config as source_config
+from ragaas.sources import crypto
 from tests.conftest import Tenant
 
 Invoke = Callable[..., Awaitable[Result]]
@@ -52,6 +56,7 @@ def cli(settings: Settings, tmp_path: Path) -> Invoke:
         "RAGAAS_LOG_JSON": "false",
         "RAGAAS_URL": None,
         "RAGAAS_API_KEY": None,
+        "COLUMNS": "160",  # rich truncates table cells to fit the terminal
     }
 
     async def invoke(*args: str) -> Result:
@@ -219,6 +224,7 @@ def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "RAGAAS_SEED_DEMO": "true",  # must still not seed: the database is a configured one
         "RAGAAS_LOG_JSON": "false",
         "RAGAAS_LOG_LEVEL": "WARNING",
+        "RAGAAS_SOURCE_FOLDER_ROOTS": json.dumps([str(r) for r in settings.source_folder_roots]),
     }
     folder = tmp_path_factory.mktemp("server")
     log = folder / "serve.log"
@@ -328,6 +334,113 @@ async def test_ingest_with_nothing_supported_fails(cli: Invoke, tmp_path: Path) 
     result = await cli("ingest", str(tmp_path), "--api-key", "rg_x_y")
     assert result.exit_code == 1
     assert "no files to ingest" in result.stderr
+
+
+# --- data sources ------------------------------------------------------------------------------
+
+
+async def test_sources_add_sync_runs_and_list(cli: Invoke, server: str, settings: Settings) -> None:
+    key = (await bootstrap(cli))["api_key"]
+    auth = ["--url", server, "--api-key", key]
+    folder = settings.source_folder_roots[0] / uuid.uuid4().hex
+    folder.mkdir()
+    (folder / "a.md").write_text("# Kettles\n\nDescale the kettle every month.")
+    (folder / "b.txt").write_text("The canteen serves soup on Fridays.")
+
+    config = json.dumps({"path": str(folder)})
+    added = await cli(
+        "sources", "add", "Wiki", "--type", "file", "--config", config, *auth, "--json"
+    )
+    assert added.exit_code == 0, added.output
+    source_id = json.loads(added.stdout)["id"]
+
+    synced = await cli("sources", "sync", source_id, *auth)
+    assert synced.exit_code == 0, synced.output
+    assert (
+        "succeeded: 2 seen, 2 added, 0 updated, 0 unchanged, 0 deleted, 0 failed" in synced.stdout
+    )
+
+    (folder / "b.txt").unlink()
+    again = await cli("sources", "sync", source_id, *auth, "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["counts"] == {
+        "seen": 1, "added": 0, "updated": 0, "unchanged": 1, "deleted": 1, "failed": 0,
+    }  # fmt: skip
+
+    history = await cli("sources", "runs", source_id, *auth)
+    assert history.exit_code == 0, history.output
+    assert history.stdout.count("succeeded") == 2
+    listed = await cli("sources", "list", *auth)
+    assert "Wiki" in listed.stdout
+    assert re.search(r"Wiki\s*│\s*file\s*│\s*1\s", listed.stdout), listed.stdout
+
+    bad = await cli("sources", "add", "X", "--type", "file", "--config", '{"path": "/etc"}', *auth)
+    assert bad.exit_code == 1
+    assert "422" in bad.stderr
+    assert "outside the allowed roots" in bad.stderr
+
+
+async def test_rotate_key_reseals_secrets_and_they_still_open(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "rotating"
+    settings = Settings(database_url=fresh_database_url, data_dir=data_dir, seed_demo=False)
+    keyring = crypto.keyring_from(settings)  # k1, generated into data_dir
+    url = "postgresql+psycopg://u:pw@elsewhere:5432/db"
+    config = {"url": url, "query": "SELECT 1", "id_column": "id", "content_columns": ["x"]}
+    org = Organization(id=uuid.uuid4(), name="rotation")
+    source = DataSource(
+        id=uuid.uuid4(),
+        organization_id=org.id,
+        name="rot",
+        type="database",
+        config=source_config.seal(source_config.validate("database", config), keyring, org.id),
+        labels=[],
+    )
+    async with _session(fresh_database_url) as session:
+        session.add(org)
+        await session.flush()
+        session.add(source)
+        await session.commit()
+
+    env = {"RAGAAS_DATABASE_URL": fresh_database_url, "RAGAAS_DATA_DIR": str(data_dir)}
+    result = await asyncio.to_thread(
+        CliRunner().invoke, app, ["admin", "rotate-key", "--generate"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "added key k2" in result.stdout
+    assert "re-sealed 1 secrets with key k2" in result.stdout
+    assert "safe to remove: k1" in result.stdout
+
+    rotated = crypto.keyring_from(settings)
+    assert rotated.current == "k2"
+    async with _session(fresh_database_url) as session:
+        stored = await session.scalar(
+            sa.select(DataSource.config).where(DataSource.id == source.id)
+        )
+    assert stored is not None
+    assert rotated.key_id_of(stored["url"]) == "k2"
+    only_new = crypto.Keyring({"k2": rotated.keys["k2"]}, "k2")
+    opened = source_config.open_("database", stored, only_new, org.id)
+    assert opened.url.get_secret_value() == url  # type: ignore[attr-defined]
+
+    # A keyring that cannot open a stored secret changes nothing and says which source.
+    stranger = {"RAGAAS_DATABASE_URL": fresh_database_url, "RAGAAS_DATA_DIR": str(tmp_path / "x")}
+    refused = await asyncio.to_thread(
+        CliRunner().invoke, app, ["admin", "rotate-key"], env=stranger
+    )
+    assert refused.exit_code == 1
+    assert f"data source {source.id}" in refused.stderr
+
+
+@contextlib.asynccontextmanager
+async def _session(database_url: str) -> AsyncIterator[AsyncSession]:
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
 
 
 # --- serve helpers and the demo seed -----------------------------------------------------------

@@ -29,6 +29,8 @@ from ragaas.cli.common import (
 )
 from ragaas.errors import AppError
 from ragaas.models import Organization, User
+from ragaas.sources import crypto
+from ragaas.sources import service as sources_service
 
 app = typer.Typer(
     help="Create organisations, users and API keys (talks to the database directly).",
@@ -106,6 +108,36 @@ def create_api_key(
         return
     console.print(f"Created API key {escape(name)!r} with scopes {', '.join(created['scopes'])}")
     _show_key(created["api_key"])
+
+
+@app.command("rotate-key")
+def rotate_key(
+    generate: Annotated[
+        bool,
+        typer.Option(
+            "--generate",
+            help="First add a new key to data_dir/secrets.key (when RAGAAS_SECRET_KEYS is unset).",
+        ),
+    ] = False,
+) -> None:
+    """Re-seal every data-source secret with the newest key, so older keys can be retired."""
+    settings = load_settings()
+    if generate:
+        if settings.secret_keys is not None:
+            fail("--generate writes data_dir/secrets.key; put new keys first in RAGAAS_SECRET_KEYS")
+        kid = crypto.add_key_to_file(settings.data_dir)
+        console.print(f"added key {kid} to {crypto.key_file(settings.data_dir)}")
+    keyring = crypto.keyring_from(settings)
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        return {"resealed": await sources_service.reseal_all(session, keyring)}
+
+    result = _run_in_session(work)
+    retired = ", ".join(k for k in keyring.keys if k != keyring.current) or "none"
+    console.print(
+        f"re-sealed {result['resealed']} secrets with key {keyring.current}; "
+        f"older keys, now unused and safe to remove: {retired}"
+    )
 
 
 def _validate_user(email: str, password: str, role: Role) -> None:

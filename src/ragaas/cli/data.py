@@ -76,7 +76,7 @@ class Api:
     ) -> None:
         self._client.close()
 
-    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a request; raise ApiError with one readable line on any failure."""
         try:
             response = self._send(method, path, kwargs)
@@ -90,8 +90,7 @@ class Api:
             raise ApiError(f"request to {self.url} failed: {exc}") from None
         if response.status_code >= 400:
             raise ApiError(problem_message(response), response.status_code)
-        body: dict[str, Any] = response.json()
-        return body
+        return response.json()
 
     def _send(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Response:
         try:

@@ -88,11 +88,14 @@ def new_key_spec(kid: str) -> str:
 def keyring_from(settings: Settings) -> Keyring:
     """The configured keyring, or one generated once and kept in data_dir (embedded default)."""
     spec = settings.secret_keys.get_secret_value() if settings.secret_keys else None
-    return _keyring(spec, settings.data_dir)
+    path = key_file(settings.data_dir)
+    # The file's mtime is part of the cache key: a running server sees a key added by rotate-key.
+    version = path.stat().st_mtime_ns if spec is None and path.exists() else 0
+    return _keyring(spec, settings.data_dir, version)
 
 
 @lru_cache(maxsize=8)
-def _keyring(spec: str | None, data_dir: Path) -> Keyring:
+def _keyring(spec: str | None, data_dir: Path, version: int) -> Keyring:
     if spec is not None:
         return Keyring.parse(spec)
     path = key_file(data_dir)
@@ -105,3 +108,18 @@ def _keyring(spec: str | None, data_dir: Path) -> Keyring:
 
 def key_file(data_dir: Path) -> Path:
     return data_dir / "secrets.key"
+
+
+def add_key_to_file(data_dir: Path) -> str:
+    """Put a new key first in data_dir's keyring file (older keys stay, to open old values)."""
+    path = key_file(data_dir)
+    existing = Keyring.parse(path.read_text()) if path.exists() else None
+    kid = f"k{len(existing.keys) + 1}" if existing else "k1"
+    while existing and kid in existing.keys:
+        kid += "x"
+    old = path.read_text().strip() if path.exists() else ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(",".join(p for p in (new_key_spec(kid), old) if p))
+    path.chmod(0o600)
+    _keyring.cache_clear()
+    return kid

@@ -10,11 +10,11 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ragaas.errors import Unprocessable
+from ragaas.errors import Conflict, Unprocessable
 from ragaas.jobs.queue import enqueue
 from ragaas.models import DataSource, Document, SyncRun, SyncStatus
 from ragaas.sources import config as source_config
-from ragaas.sources.crypto import Keyring
+from ragaas.sources.crypto import Keyring, SecretError
 from ragaas.sources.registry import BuildContext
 from ragaas.sources.schemas import DataSourceCreate, DataSourceOut, DataSourceUpdate, SyncRunOut
 from ragaas.tenancy.repository import OrgRepository
@@ -150,3 +150,20 @@ async def describe(session: AsyncSession, source: DataSource) -> DataSourceOut:
         document_count=count or 0,
         last_run=SyncRunOut.model_validate(last) if last else None,
     )
+
+
+async def reseal_all(session: AsyncSession, keyring: Keyring) -> int:
+    """Re-seal every stored secret under the keyring's current key; returns how many changed."""
+    changed = 0
+    for source in await session.scalars(select(DataSource).with_for_update()):
+        stored = dict(source.config)
+        try:
+            count = source_config.reseal(stored, keyring, source.organization_id)
+        except SecretError as exc:
+            # All or nothing: the caller's transaction is rolled back.
+            raise Conflict(f"data source {source.id}: {exc}; nothing was re-sealed") from exc
+        if count:
+            source.config = stored
+            changed += count
+    await session.flush()
+    return changed
