@@ -21,3 +21,5 @@ class DataSource(UUIDPk, TenantOwned, Timestamped, Base):
     last_refresh_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # When the scheduler should next enqueue a sync (NULL: no schedule).
     next_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # Left by the last successful sync for the next one: {"since": iso time, "cursor": str}.
+    sync_state: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

@@ -1,44 +1,30 @@
-"""Connector types by name: each one's config model and how to build it."""
+"""Connector types by name, discovered from the modules of ``ragaas.sources.connectors``.
+
+A connector module registers itself by defining ``CONNECTOR_TYPE = ConnectorType(...)``; adding a
+type means adding one module, nothing else.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+import importlib
+import pkgutil
 
-from pydantic import BaseModel
+from ragaas.sources import connectors
+from ragaas.sources.connectors.base import BuildContext, ConnectorType
 
-from ragaas.sources.connectors.base import Connector
-from ragaas.sources.connectors.database import DatabaseConfig, DatabaseConnector
-from ragaas.sources.connectors.folder import FolderConfig, FolderConnector
+__all__ = ["CONNECTOR_TYPES", "BuildContext", "ConnectorType"]
 
 
-@dataclass(frozen=True)
-class BuildContext:
-    """What a connector may need to know about this deployment."""
-
-    folder_roots: list[Path]
-    own_database_url: str
-
-
-@dataclass(frozen=True)
-class ConnectorType:
-    config_model: type[BaseModel]
-    build: Callable[[BaseModel, BuildContext], Connector]
-    description: str
+def _discover() -> dict[str, ConnectorType]:
+    found: dict[str, ConnectorType] = {}
+    for module_info in sorted(pkgutil.iter_modules(connectors.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{connectors.__name__}.{module_info.name}")
+        connector_type = getattr(module, "CONNECTOR_TYPE", None)
+        if isinstance(connector_type, ConnectorType):
+            if connector_type.name in found:
+                raise RuntimeError(f"two connector modules register {connector_type.name!r}")
+            found[connector_type.name] = connector_type
+    return found
 
 
-def _folder(config: BaseModel, ctx: BuildContext) -> Connector:
-    assert isinstance(config, FolderConfig)
-    return FolderConnector(config, ctx.folder_roots)
-
-
-def _database(config: BaseModel, ctx: BuildContext) -> Connector:
-    assert isinstance(config, DatabaseConfig)
-    return DatabaseConnector(config, [ctx.own_database_url])
-
-
-CONNECTOR_TYPES: dict[str, ConnectorType] = {
-    "file": ConnectorType(FolderConfig, _folder, "files in a server folder"),
-    "database": ConnectorType(DatabaseConfig, _database, "rows of a SQL query"),
-}
+CONNECTOR_TYPES: dict[str, ConnectorType] = _discover()

@@ -3,7 +3,9 @@
 Items go through ``documents.service.submit``, so unchanged content (same hash) costs nothing and
 keeps its chunks, changed content is re-chunked and re-embedded by the ingestion jobs, and each
 item commits in its own savepoint: a failing item is counted and reported, the others land.
-Documents are deleted only after a complete listing — a source that fails half-way deletes nothing.
+For a full-listing connector, documents are deleted only after a complete listing — a source that
+fails half-way deletes nothing; an incremental connector names what is gone (``Deleted``) and gets
+the previous successful sync's time and cursor (``SyncState``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ragaas.documents.service import Upload, submit
@@ -23,7 +25,14 @@ from ragaas.errors import AppError
 from ragaas.models import DataSource, Document, SyncRun, SyncStatus
 from ragaas.runtime import Runtime
 from ragaas.sources import config as source_config
-from ragaas.sources.connectors.base import Connector, ConnectorError, ItemError, SourceItem
+from ragaas.sources.connectors.base import (
+    Connector,
+    ConnectorError,
+    Deleted,
+    ItemError,
+    SourceItem,
+    SyncState,
+)
 from ragaas.sources.crypto import keyring_from
 from ragaas.sources.registry import BuildContext
 
@@ -77,8 +86,11 @@ async def run_sync(runtime: Runtime, run_id: uuid.UUID) -> SyncRun | None:
         await session.commit()
         try:
             connector = _connector(runtime, source)
-            seen = await _submit_all(runtime, session, source, connector, recorder)
-            recorder.counts["deleted"] = await _delete_missing(session, source.id, seen)
+            state = await _state(session, source)
+            seen = await _submit_all(runtime, session, source, connector, state, recorder)
+            if not connector.incremental:
+                recorder.counts["deleted"] += await _delete(session, source.id, keep=seen)
+            source.sync_state = {"since": now.isoformat(), "cursor": state.next_cursor}
         except (ConnectorError, SyncFailed) as exc:
             await _finish(session, recorder, SyncStatus.FAILED, str(exc))
             raise SyncFailed(str(exc)) from exc
@@ -94,9 +106,27 @@ def _connector(runtime: Runtime, source: DataSource) -> Connector:
     keyring = keyring_from(runtime.settings)
     try:
         config = source_config.open_(source.type, source.config, keyring, source.organization_id)
-        return source_config.connector_type(source.type).build(config, build_context(runtime))
+        connector: Connector = source_config.connector_type(source.type).build(
+            config, build_context(runtime)
+        )
     except (ValueError, AppError) as exc:
         raise SyncFailed(f"the source's config is not usable: {exc}") from exc
+    return connector
+
+
+async def _state(session: AsyncSession, source: DataSource) -> SyncState:
+    previous = source.sync_state or {}
+    since = previous.get("since")
+    known = await session.scalars(
+        select(Document.external_id).where(
+            Document.data_source_id == source.id, Document.external_id.is_not(None)
+        )
+    )
+    return SyncState(
+        since=datetime.fromisoformat(since) if since else None,
+        cursor=previous.get("cursor"),
+        known_ids=frozenset(i for i in known if i is not None),
+    )
 
 
 async def _submit_all(
@@ -104,11 +134,15 @@ async def _submit_all(
     session: AsyncSession,
     source: DataSource,
     connector: Connector,
+    state: SyncState,
     recorder: _Recorder,
 ) -> set[str]:
     seen: set[str] = set()
     pending, last_commit = 0, time.monotonic()
-    async for item in connector.items():
+    async for item in connector.items(state):
+        if isinstance(item, Deleted):
+            recorder.counts["deleted"] += await _delete(session, source.id, only=item.external_id)
+            continue
         seen.add(item.external_id)
         recorder.counts["seen"] += 1
         if isinstance(item, ItemError):
@@ -159,14 +193,20 @@ async def _submit_one(
     recorder.counts[outcome] += 1
 
 
-async def _delete_missing(session: AsyncSession, source_id: uuid.UUID, seen: set[str]) -> int:
-    """Delete the source's documents whose items are gone (their chunks cascade)."""
-    stmt = (
-        delete(Document)
-        .where(Document.data_source_id == source_id, Document.external_id.not_in(seen))
-        .returning(Document.id)
-    )
-    deleted = (await session.execute(stmt)).all()
+async def _delete(
+    session: AsyncSession,
+    source_id: uuid.UUID,
+    *,
+    keep: set[str] | None = None,
+    only: str | None = None,
+) -> int:
+    """Delete the source's documents not in ``keep``, or the one ``only``; chunks cascade."""
+    stmt = delete(Document).where(Document.data_source_id == source_id)
+    if keep is not None:
+        stmt = stmt.where(Document.external_id.not_in(keep))
+    if only is not None:
+        stmt = stmt.where(Document.external_id == only)
+    deleted = (await session.execute(stmt.returning(Document.id))).all()
     return len(deleted)
 
 

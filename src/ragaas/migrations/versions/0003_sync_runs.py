@@ -1,4 +1,4 @@
-"""Data-source sync: run history, the next scheduled time, external ids unique per source
+"""Data-source sync: run history, schedule and sync state, external ids unique per source
 
 Revision ID: 0003
 Revises: 0002
@@ -48,6 +48,10 @@ def upgrade() -> None:
     op.create_index("ix_sync_runs_data_source_id", "sync_runs", ["data_source_id", "created_at"])
     op.add_column("data_sources", sa.Column("next_sync_at", sa.DateTime(timezone=True)))
     op.create_index("ix_data_sources_next_sync_at", "data_sources", ["next_sync_at"])
+    op.add_column(
+        "data_sources",
+        sa.Column("sync_state", postgresql.JSONB(), nullable=False, server_default="{}"),
+    )
     # Two sources may both have an item "42": external ids are unique within a source.
     op.execute("DROP INDEX uq_documents_organization_id_external_id")
     op.execute(
@@ -63,6 +67,7 @@ def downgrade() -> None:
         "CREATE UNIQUE INDEX uq_documents_organization_id_external_id ON documents "
         "(organization_id, external_id) WHERE external_id IS NOT NULL"
     )
+    op.drop_column("data_sources", "sync_state")
     op.drop_index("ix_data_sources_next_sync_at", "data_sources")
     op.drop_column("data_sources", "next_sync_at")
     op.drop_table("sync_runs")

@@ -15,7 +15,15 @@ from sqlalchemy.engine import Connection, CursorResult, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from ragaas.sources.connectors.base import ConnectorError, ItemError, SourceItem
+from ragaas.sources.connectors.base import (
+    BuildContext,
+    ConnectorError,
+    ConnectorType,
+    Event,
+    ItemError,
+    SourceItem,
+    SyncState,
+)
 
 FETCH = 500
 
@@ -38,6 +46,8 @@ class DatabaseConfig(BaseModel):
 
 
 class DatabaseConnector:
+    incremental = False
+
     def __init__(self, config: DatabaseConfig, forbidden_urls: Sequence[str] = ()) -> None:
         self.config = config
         try:
@@ -48,7 +58,7 @@ class DatabaseConnector:
             if _same_database(self.url.render_as_string(hide_password=False), other):
                 raise ValueError("url points at Ragaas's own database")
 
-    async def items(self) -> AsyncIterator[SourceItem | ItemError]:
+    async def items(self, state: SyncState) -> AsyncIterator[Event]:
         engine = create_engine(self.url, poolclass=NullPool)
         connection: Connection | None = None
         try:
@@ -137,3 +147,10 @@ def _same_database(a: str, b: str) -> bool:
 
 def _first_line(exc: SQLAlchemyError) -> str:
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+def _build(config: DatabaseConfig, ctx: BuildContext) -> DatabaseConnector:
+    return DatabaseConnector(config, [ctx.own_database_url])
+
+
+CONNECTOR_TYPE = ConnectorType("database", DatabaseConfig, _build, "rows of a SQL query")

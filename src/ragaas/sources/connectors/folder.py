@@ -10,7 +10,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from ragaas.sources.connectors.base import ConnectorError, ItemError, SourceItem
+from ragaas.sources.connectors.base import (
+    BuildContext,
+    ConnectorError,
+    ConnectorType,
+    Event,
+    ItemError,
+    SourceItem,
+    SyncState,
+)
 
 
 class FolderConfig(BaseModel):
@@ -20,6 +28,8 @@ class FolderConfig(BaseModel):
 
 
 class FolderConnector:
+    incremental = False
+
     def __init__(self, config: FolderConfig, allowed_roots: list[Path]) -> None:
         self.root = Path(config.path).resolve()
         self.config = config
@@ -30,7 +40,7 @@ class FolderConnector:
                 "an administrator sets RAGAAS_SOURCE_FOLDER_ROOTS"
             )
 
-    async def items(self) -> AsyncIterator[SourceItem | ItemError]:
+    async def items(self, state: SyncState) -> AsyncIterator[Event]:
         if not self.root.is_dir():
             raise ConnectorError(f"folder {self.config.path!r} does not exist or is not a folder")
         paths = await asyncio.to_thread(self._list)
@@ -65,3 +75,10 @@ class FolderConnector:
             metadata={"path": relative},
             modified_at=datetime.fromtimestamp(stat.st_mtime, UTC),
         )
+
+
+def _build(config: FolderConfig, ctx: BuildContext) -> FolderConnector:
+    return FolderConnector(config, ctx.folder_roots)
+
+
+CONNECTOR_TYPE = ConnectorType("file", FolderConfig, _build, "files in a server folder")
