@@ -2,6 +2,9 @@
 
     RAGAAS_DATA_DIR=/tmp/rg-tune ragaas eval beir DIR --split train --keep     # once: the index
     RAGAAS_DATA_DIR=/tmp/rg-tune python benchmarks/fusion_sweep.py DIR --org-id UUID
+    # a second corpus, to check that a choice generalises (benchmarks/build_manpages.py):
+    RAGAAS_DATA_DIR=/tmp/rg-man python benchmarks/fusion_sweep.py /tmp/manpages --split test \
+        --org-id UUID
 
 Dense and BM25 candidate lists (chunk, score) come from the same repository functions the search
 service uses; every fusion variant is then scored with ranx on document rankings (max over a
@@ -30,9 +33,11 @@ Candidates = list[tuple[int, float]]
 Fusion = Callable[[Candidates, Candidates], list[int]]
 
 
-async def fetch(dataset_dir: Path, org: uuid.UUID, depth: int) -> tuple[dict, dict, dict, dict]:
+async def fetch(
+    dataset_dir: Path, split: str, org: uuid.UUID, depth: int
+) -> tuple[dict, dict, dict, dict]:
     """Per query: dense and lexical candidates, plus chunk -> external id and the qrels."""
-    dataset = load_beir(dataset_dir, "train")
+    dataset = load_beir(dataset_dir, split)
     rt = build_runtime(Settings())
     dense: dict[str, Candidates] = {}
     lexical: dict[str, Candidates] = {}
@@ -107,8 +112,9 @@ def main() -> None:
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--org-id", type=uuid.UUID, required=True)
     parser.add_argument("--depth", type=int, default=100)
+    parser.add_argument("--split", default="train", help="qrels/SPLIT.tsv (tune on train only)")
     args = parser.parse_args()
-    data = asyncio.run(fetch(args.dataset, args.org_id, args.depth))
+    data = asyncio.run(fetch(args.dataset, args.split, args.org_id, args.depth))
     variants: dict[str, Fusion] = {"dense": lambda d, lx: [c for c, _ in d]}
     variants["bm25"] = lambda d, lx: [c for c, _ in lx]
     for k in (5, 10, 20, 40, 60, 100):
