@@ -4,6 +4,8 @@ from fastapi import APIRouter
 
 from ragaas import health
 from ragaas.admin import endpoints as admin
+from ragaas.analytics import endpoints as analytics
+from ragaas.analytics import queries
 from ragaas.auth import endpoints as auth
 from ragaas.documents import endpoints as documents
 from ragaas.generation import endpoints as generation
@@ -11,5 +13,15 @@ from ragaas.retrieval import endpoints as retrieval
 from ragaas.sources import endpoints as sources
 
 router = APIRouter()
-for module in (health, auth, admin, documents, sources, retrieval, generation):
+for module in (
+    health,
+    auth,
+    admin,
+    documents,
+    sources,
+    retrieval,
+    generation,
+    queries,
+    analytics,
+):
     router.include_router(module.router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ragaas.errors import NotFound
@@ -37,6 +37,13 @@ class OrgRepository(Generic[T]):
         if found is None:
             raise NotFound(f"{self.noun} {object_id} not found")
         return found
+
+    async def count(self, stmt: Select[Any]) -> int:
+        """How many rows ``stmt`` (built from ``base()``) returns."""
+        total = await self.session.scalar(
+            select(func.count()).select_from(stmt.order_by(None).subquery())
+        )
+        return int(total or 0)
 
     def add(self, obj: T) -> T:
         """Stage a new object, stamping it with the organisation."""
