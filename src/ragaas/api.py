@@ -7,6 +7,7 @@ from ragaas.admin import endpoints as admin
 from ragaas.analytics import endpoints as analytics
 from ragaas.analytics import queries
 from ragaas.auth import endpoints as auth
+from ragaas.configs import endpoints as configs
 from ragaas.documents import endpoints as documents
 from ragaas.generation import endpoints as generation
 from ragaas.retrieval import endpoints as retrieval
@@ -19,6 +20,7 @@ for module in (
     admin,
     documents,
     sources,
+    configs,
     retrieval,
     generation,
     queries,

@@ -19,6 +19,8 @@ async def record_query(
     answer: str | None,
     citations: list[dict[str, Any]],
     metrics: dict[str, Any],
+    config_name: str | None = None,
+    blocked: bool = False,
 ) -> QueryHistory:
     """Stage a query_history row for the caller's organisation (the caller commits)."""
     row = QueryHistory(
@@ -30,6 +32,8 @@ async def record_query(
         answer=answer,
         citations=citations,
         metrics=metrics,
+        config_name=config_name,
+        blocked=blocked,
     )
     session.add(row)
     await session.flush()

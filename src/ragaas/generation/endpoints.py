@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from ragaas.auth.dependencies import QueryPrincipal
+from ragaas.configs.apply import resolve
 from ragaas.db import Session
 from ragaas.errors import AppError
 from ragaas.generation.schemas import ChatRequest, ChatResponse
@@ -35,10 +36,11 @@ async def chat(
         except LLMError as exc:
             raise AppError(exc.message, status_code=502) from None
     started = time.perf_counter()
-    sources, metrics = await answerer.retrieve(session, principal, body)
+    config = await resolve(session, principal.organization_id, body.config)
+    sources, metrics = await answerer.retrieve(session, principal, body, config)
     metrics["timings_ms"]["retrieve_ms"] = round((time.perf_counter() - started) * 1000, 2)
     events = stream_answer(
-        answerer, request.app.state.sessionmaker, principal, body, sources, metrics
+        answerer, request.app.state.sessionmaker, principal, body, sources, metrics, config
     )
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(events, media_type="text/event-stream", headers=headers)

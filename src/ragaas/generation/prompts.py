@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from ragaas.providers.llm.base import ChatMessage
 from ragaas.retrieval.schemas import SearchResult
@@ -17,14 +18,33 @@ _CITATION = re.compile(r"\[(\d{1,3})\]")
 MAX_SOURCE_CHARS = 2000
 
 
-def build_messages(query: str, sources: list[SearchResult]) -> list[ChatMessage]:
-    """System prompt, then the question with its numbered sources."""
-    blocks = [
+SYSTEM_PROMPT_NO_CITATIONS = (
+    "You answer questions from the given sources. Be brief. "
+    "If the sources do not contain the answer, say you could not find it in the documents."
+)
+
+
+def build_messages(
+    query: str,
+    sources: list[SearchResult],
+    *,
+    system_prompt: str | None = None,
+    cite: bool = True,
+    instructions: Sequence[str] = (),
+) -> list[ChatMessage]:
+    """System prompt (a configuration's template, or ours) plus any extra instructions, then the
+    question with its numbered sources."""
+    blocks = "\n\n".join(
         f"[{n}] {source.title}\n{source.content[:MAX_SOURCE_CHARS]}"
         for n, source in enumerate(sources, start=1)
-    ]
-    user = "Sources:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {query}\nAnswer:"
-    return [ChatMessage("system", SYSTEM_PROMPT), ChatMessage("user", user)]
+    )
+    if system_prompt is not None:
+        system = system_prompt.format(question=query, sources=blocks)
+    else:
+        system = SYSTEM_PROMPT if cite else SYSTEM_PROMPT_NO_CITATIONS
+    system = " ".join([system, *instructions])
+    user = f"Sources:\n\n{blocks}\n\nQuestion: {query}\nAnswer:"
+    return [ChatMessage("system", system), ChatMessage("user", user)]
 
 
 def cited_numbers(answer: str, source_count: int) -> list[int]:

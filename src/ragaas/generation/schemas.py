@@ -16,6 +16,9 @@ class ChatRequest(BaseModel):
     top_k: int = Field(default=6, ge=1, le=20, description="Passages given to the answerer")
     mode: SearchMode = SearchMode.HYBRID
     filters: SearchFilters = Field(default_factory=SearchFilters)
+    config: str | None = Field(
+        default=None, description="A RAG configuration's name; default: the organisation's default"
+    )
 
 
 class Citation(BaseModel):

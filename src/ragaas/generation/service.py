@@ -11,9 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ragaas.analytics.history import record_query
 from ragaas.auth.principal import Principal
+from ragaas.configs.apply import Resolved, resolve, retrieval_for
 from ragaas.generation import extractive, prompts
+from ragaas.generation.plan import GenerationPlan
 from ragaas.generation.schemas import ChatRequest, ChatResponse, Citation
 from ragaas.providers.llm.base import ChatModel, Completion
+from ragaas.retrieval.repository import with_neighbours
 from ragaas.retrieval.schemas import SearchResult
 from ragaas.retrieval.service import Searcher
 from ragaas.settings import Settings
@@ -89,23 +92,36 @@ class Answerer:
     settings: Settings
 
     async def retrieve(
-        self, session: AsyncSession, principal: Principal, body: ChatRequest
+        self, session: AsyncSession, principal: Principal, body: ChatRequest, config: Resolved
     ) -> tuple[list[SearchResult], dict[str, Any]]:
         """The passages to answer from, and the retrieval metrics."""
-        outcome = await self.searcher.search(
-            session, principal.organization_id, body.query, body.top_k, body.mode, body.filters
+        plan = retrieval_for(body, config.params)
+        outcome = await self.searcher.tuned(config.params).search(
+            session, principal.organization_id, body.query, plan.top_k, plan.mode, plan.filters
         )
-        metrics: dict[str, Any] = {"mode": body.mode.value, "top_k": body.top_k}
+        results = outcome.results
+        if config.params.context_window:
+            results = await with_neighbours(
+                session, principal.organization_id, results, config.params.context_window
+            )
+        metrics: dict[str, Any] = {"mode": plan.mode.value, "top_k": plan.top_k}
+        config.record(metrics)
         metrics["timings_ms"] = {f"retrieve_{k}": v for k, v in outcome.timings_ms.items()}
-        metrics["retrieved"] = len(outcome.results)
-        return outcome.results, metrics
+        metrics["retrieved"] = len(results)
+        return results, metrics
 
-    async def draft(self, session: AsyncSession, principal: Principal, body: ChatRequest) -> Draft:
+    def plan(self, config: Resolved) -> GenerationPlan:
+        return GenerationPlan.from_params(config.params, self.settings)
+
+    async def draft(
+        self, session: AsyncSession, principal: Principal, body: ChatRequest, config: Resolved
+    ) -> Draft:
         """Retrieve and answer (without recording)."""
         started = time.perf_counter()
-        sources, metrics = await self.retrieve(session, principal, body)
+        sources, metrics = await self.retrieve(session, principal, body, config)
         metrics["timings_ms"]["retrieve_ms"] = _ms(started)
         generated = time.perf_counter()
+        plan = self.plan(config)
         citations: list[Citation] = []
         if not sources:
             answer = NOT_FOUND
@@ -114,14 +130,17 @@ class Answerer:
             metrics["answerer"] = "extractive"
         else:
             completion = await self.chat_model.complete(
-                prompts.build_messages(body.query, sources),
-                max_tokens=self.settings.llm_max_tokens,
-                temperature=0.0,
+                plan.messages(body.query, sources),
+                max_tokens=plan.max_tokens,
+                temperature=plan.temperature,
+                model=plan.model,
             )
             answer = completion.text.strip()
             citations = llm_citations(answer, sources)
             metrics.update(usage_metrics(self.settings, self.chat_model, completion))
             metrics["answerer"] = "llm"
+        if not plan.cite:
+            answer, citations = plan.finish(answer), []
         metrics["timings_ms"]["generate_ms"] = _ms(generated)
         metrics["timings_ms"]["total_ms"] = _ms(started)
         return Draft(answer, citations, metrics)
@@ -130,14 +149,20 @@ class Answerer:
         self, session: AsyncSession, principal: Principal, body: ChatRequest
     ) -> ChatResponse:
         """Answer the question and record it in the query history."""
-        draft = await self.draft(session, principal, body)
-        query_id = await self.record(session, principal, body.query, draft)
+        config = await resolve(session, principal.organization_id, body.config)
+        draft = await self.draft(session, principal, body, config)
+        query_id = await self.record(session, principal, body.query, draft, config)
         return ChatResponse(
             answer=draft.answer, citations=draft.citations, query_id=query_id, metrics=draft.metrics
         )
 
     async def record(
-        self, session: AsyncSession, principal: Principal, query: str, draft: Draft
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        query: str,
+        draft: Draft,
+        config: Resolved,
     ) -> uuid.UUID:
         """Write the query_history row and commit."""
         row = await record_query(
@@ -148,6 +173,7 @@ class Answerer:
             answer=draft.answer,
             citations=[c.model_dump(mode="json") for c in draft.citations],
             metrics=draft.metrics,
+            config_name=config.name,
         )
         await session.commit()
         return row.id

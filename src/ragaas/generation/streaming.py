@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ragaas.auth.principal import Principal
-from ragaas.generation import prompts
+from ragaas.configs.apply import Resolved
 from ragaas.generation.schemas import ChatRequest
 from ragaas.generation.service import (
     NOT_FOUND,
@@ -36,10 +36,12 @@ async def stream_answer(
     body: ChatRequest,
     sources: list[SearchResult],
     metrics: dict[str, Any],
+    config: Resolved,
 ) -> AsyncIterator[str]:
     """Stream the answer to already-retrieved sources, then record the query."""
     started = time.perf_counter()
     model = answerer.chat_model
+    plan = answerer.plan(config)
     if model is None or not sources:
         answer, citations = extractive_answer(body.query, sources) if sources else (NOT_FOUND, [])
         metrics["answerer"] = "extractive"
@@ -47,9 +49,10 @@ async def stream_answer(
     else:
         parts: list[str] = []
         stream = model.stream(
-            prompts.build_messages(body.query, sources),
-            max_tokens=answerer.settings.llm_max_tokens,
-            temperature=0.0,
+            plan.messages(body.query, sources),
+            max_tokens=plan.max_tokens,
+            temperature=plan.temperature,
+            model=plan.model,
         )
         try:
             async with stream:
@@ -62,13 +65,16 @@ async def stream_answer(
         answer = "".join(parts).strip()
         citations = llm_citations(answer, sources)
         tokens_in, tokens_out = stream.usage or (0, len(parts))
-        completion = Completion(answer, tokens_in, tokens_out, model.name)
+        completion = Completion(answer, tokens_in, tokens_out, plan.model or model.name)
         metrics.update(usage_metrics(answerer.settings, model, completion))
         metrics["answerer"] = "llm"
+    if not plan.cite:
+        # The deltas went out as generated; the final answer drops the markers.
+        answer, citations = plan.finish(answer), []
     metrics["timings_ms"]["generate_ms"] = round((time.perf_counter() - started) * 1000, 2)
     draft = Draft(answer, citations, metrics)
     async with sessions() as session:
-        query_id = await answerer.record(session, principal, body.query, draft)
+        query_id = await answerer.record(session, principal, body.query, draft, config)
     done = {
         "query_id": str(query_id),
         "answer": answer,

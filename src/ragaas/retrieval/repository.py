@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ragaas.retrieval.schemas import SearchFilters
+from ragaas.retrieval.schemas import SearchFilters, SearchResult
 
 
 def _filter_sql(filters: SearchFilters, params: dict[str, Any]) -> str:
@@ -111,6 +111,23 @@ async def hydrate(
     )
     rows = (await session.execute(sql, {"org": organization_id, "ids": chunk_ids})).all()
     return {r.id: r for r in rows}
+
+
+async def with_neighbours(
+    session: AsyncSession, organization_id: uuid.UUID, results: list[SearchResult], window: int
+) -> list[SearchResult]:
+    """Each result's content widened by up to ``window`` chunks either side, in document order."""
+    if not results or window <= 0:
+        return results
+    sql = text(
+        "SELECT c.id, string_agg(n.content, E'\\n' ORDER BY n.chunk_number) AS content "
+        "FROM chunks c JOIN chunks n ON n.document_id = c.document_id "
+        "AND n.chunk_number BETWEEN c.chunk_number - :w AND c.chunk_number + :w "
+        "WHERE c.organization_id = :org AND c.id = ANY(CAST(:ids AS bigint[])) GROUP BY c.id"
+    )
+    params = {"org": organization_id, "w": window, "ids": [r.chunk_id for r in results]}
+    widened = {r.id: r.content for r in await session.execute(sql, params)}
+    return [r.model_copy(update={"content": widened.get(r.chunk_id, r.content)}) for r in results]
 
 
 def _vector_literal(vector: list[float]) -> str:

@@ -29,6 +29,9 @@ class SearchRequest(BaseModel):
     top_k: int = Field(default=10, ge=1, le=100)
     mode: SearchMode = SearchMode.HYBRID
     filters: SearchFilters = Field(default_factory=SearchFilters)
+    config: str | None = Field(
+        default=None, description="A RAG configuration's name; default: the organisation's default"
+    )
 
 
 class SearchResult(BaseModel):

@@ -8,11 +8,12 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ragaas.configs.schemas import RagParams
 from ragaas.providers.embeddings.base import Embedder
 from ragaas.providers.rerank.base import Reranker, RerankError
 from ragaas.retrieval import repository
@@ -61,6 +62,19 @@ class Searcher:
     reranker: Reranker | None = None
     rerank_depth: int = 20
     rerank_timeout: float = 2.0
+
+    def tuned(self, params: RagParams) -> Searcher:
+        """This searcher with a configuration's retrieval parameters (unset ones unchanged)."""
+        changes: dict[str, Any] = {}
+        if params.candidates is not None:
+            changes["candidates"] = params.candidates
+        if params.lexical_weight is not None:
+            changes["lexical_weight"] = params.lexical_weight
+        if params.rerank is False:
+            changes["reranker"] = None
+        if params.rerank_depth is not None:
+            changes["rerank_depth"] = params.rerank_depth
+        return replace(self, **changes) if changes else self
 
     async def search(
         self,

@@ -93,13 +93,23 @@ class ChatModel(Protocol):
     name: str
 
     async def complete(
-        self, messages: list[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        model: str | None = None,
     ) -> Completion:
         """The whole reply to ``messages``."""
         ...
 
     def stream(
-        self, messages: list[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        model: str | None = None,
     ) -> ChatStream:
         """The reply to ``messages`` as text deltas, with usage once exhausted."""
         ...

@@ -59,9 +59,14 @@ class LocalSmolLM:
         self._lock = asyncio.Lock()
 
     async def complete(
-        self, messages: list[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        model: str | None = None,
     ) -> Completion:
-        """The whole reply, generated in a worker thread."""
+        """The whole reply, generated in a worker thread (``model`` is ignored: one model)."""
         request = _request(messages, max_tokens, temperature, stream=False)
         async with self._lock:
             server = await self._loaded()
@@ -73,9 +78,14 @@ class LocalSmolLM:
         return Completion(text, usage.tokens_in, usage.tokens_out, self.name)
 
     def stream(
-        self, messages: list[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        model: str | None = None,
     ) -> ChatStream:
-        """Stream the reply token by token; usage comes from llama.cpp."""
+        """Stream the reply token by token; usage comes from llama.cpp (``model`` ignored)."""
         request = _request(messages, max_tokens, temperature, stream=True)
         return ChatStream(self._events(request))
 

@@ -44,10 +44,15 @@ class OpenAICompatibleChat:
         )
 
     async def complete(
-        self, messages: list[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        model: str | None = None,
     ) -> Completion:
         """The whole reply; usage is estimated if the server reports none."""
-        payload = self._payload(messages, max_tokens, temperature, stream=False)
+        payload = self._payload(messages, max_tokens, temperature, stream=False, model=model)
         with self._translate_errors():
             response = await self._client.post(self._url, json=payload)
         self._raise_for_status(response)
@@ -58,10 +63,15 @@ class OpenAICompatibleChat:
         return Completion(text, usage.tokens_in, usage.tokens_out, model or self.name)
 
     def stream(
-        self, messages: list[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        model: str | None = None,
     ) -> ChatStream:
         """Stream deltas over SSE; usage comes from the server or, if absent, is counted."""
-        payload = self._payload(messages, max_tokens, temperature, stream=True)
+        payload = self._payload(messages, max_tokens, temperature, stream=True, model=model)
         return ChatStream(self._events(payload, prompt_text(messages)))
 
     async def aclose(self) -> None:
@@ -89,10 +99,16 @@ class OpenAICompatibleChat:
         yield usage or Usage(estimate_tokens(prompt), deltas)
 
     def _payload(
-        self, messages: list[ChatMessage], max_tokens: int, temperature: float, *, stream: bool
+        self,
+        messages: list[ChatMessage],
+        max_tokens: int,
+        temperature: float,
+        *,
+        stream: bool,
+        model: str | None = None,
     ) -> dict[str, Any]:
         payload: dict[str, Any] = {
-            "model": self.name,
+            "model": model or self.name,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
             "max_tokens": max_tokens,
             "temperature": temperature,
