@@ -97,6 +97,8 @@ async def update(
         config = source_config.validate(source.type, body.config, previous)
         _check_connector(source.type, config, ctx)
         source.config = source_config.seal(config, keyring, source.organization_id)
+        # A cursor taken under the old config may not fit the new one: the next sync starts over.
+        source.sync_state = {}
     if body.cron is not None:
         source.cron = _check_cron(body.cron)
         source.next_sync_at = next_fire(source.cron, datetime.now(UTC))
