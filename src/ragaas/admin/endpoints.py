@@ -7,7 +7,14 @@ import uuid
 from fastapi import APIRouter, status
 
 from ragaas.admin import service
-from ragaas.admin.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, UserCreate, UserOut
+from ragaas.admin.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
 from ragaas.auth.dependencies import CurrentPrincipal, OrgAdmin
 from ragaas.db import Session
 from ragaas.errors import Forbidden
@@ -20,8 +27,26 @@ router = APIRouter(prefix="/v1", tags=["admin"])
 async def create_user(body: UserCreate, principal: OrgAdmin, session: Session) -> UserOut:
     """Create a user in the caller's organisation (admins only)."""
     user = await service.create_user(
-        session, principal.organization_id, body.email, body.password, body.role
+        session, principal.organization_id, body.email, body.password, body.role, body.groups
     )
+    await session.commit()
+    return UserOut.model_validate(user)
+
+
+@router.patch("/users/{user_id}", operation_id="users_update")
+async def update_user(
+    user_id: uuid.UUID, body: UserUpdate, principal: OrgAdmin, session: Session
+) -> UserOut:
+    """Change a user's role, groups or active flag (admins only; not your own role)."""
+    user = await service.UserRepository(session, principal.organization_id).get(user_id)
+    if user.id == principal.user_id and body.role is not None and body.role.value != user.role:
+        raise Forbidden("you cannot change your own role")
+    if body.role is not None:
+        user.role = body.role.value
+    if body.groups is not None:
+        user.groups = sorted(set(body.groups))
+    if body.active is not None:
+        user.active = body.active
     await session.commit()
     return UserOut.model_validate(user)
 

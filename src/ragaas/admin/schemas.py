@@ -5,9 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragaas.auth.permissions import Permission, Role
+
+
+Group = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")]
 
 
 class UserCreate(BaseModel):
@@ -15,6 +20,13 @@ class UserCreate(BaseModel):
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)
     password: str = Field(min_length=8, max_length=200)
     role: Role = Role.VIEWER
+    groups: list[Group] = Field(default_factory=list, description="e.g. hr: seen by rules")
+
+
+class UserUpdate(BaseModel):
+    role: Role | None = None
+    groups: list[Group] | None = None
+    active: bool | None = None
 
 
 class UserOut(BaseModel):
@@ -24,6 +36,7 @@ class UserOut(BaseModel):
     organization_id: uuid.UUID
     email: str
     role: str
+    groups: list[str]
     active: bool
     created_at: datetime
 

@@ -39,14 +39,26 @@ async def create_organization(session: AsyncSession, name: str) -> Organization:
 
 
 async def create_user(
-    session: AsyncSession, organization_id: uuid.UUID, email: str, password: str, role: Role
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    email: str,
+    password: str,
+    role: Role,
+    groups: list[str] | None = None,
 ) -> User:
     """A new user in the organisation; 409 if the e-mail is taken there."""
     email = email.strip().lower()
     repo = UserRepository(session, organization_id)
     if await session.scalar(repo.base().where(User.email == email)) is not None:
         raise Conflict(f"a user with e-mail {email} already exists in this organisation")
-    user = repo.add(User(email=email, password_hash=hash_password(password), role=role.value))
+    user = repo.add(
+        User(
+            email=email,
+            password_hash=hash_password(password),
+            role=role.value,
+            groups=sorted(set(groups or [])),
+        )
+    )
     await session.flush()
     return user
 

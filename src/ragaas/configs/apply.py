@@ -75,6 +75,7 @@ def merge_filters(config: SearchFilters | None, request: SearchFilters) -> Searc
 
     return SearchFilters(
         labels=sorted(set(config.labels) | set(request.labels)),
+        exclude_labels=sorted(set(config.exclude_labels) | set(request.exclude_labels)),
         data_source_ids=narrowed(config.data_source_ids, request.data_source_ids),
         document_ids=narrowed(config.document_ids, request.document_ids),
         metadata={**request.metadata, **config.metadata},

@@ -10,7 +10,6 @@ from ragaas.models.organization import Organization
 from ragaas.models.query_history import QueryHistory
 from ragaas.models.rag_config import RagConfig
 from ragaas.models.rule import Rule
-from ragaas.models.sd_connection import SdConnection
 from ragaas.models.sync_run import SyncRun, SyncStatus
 from ragaas.models.user import User
 
@@ -27,7 +26,6 @@ __all__ = [
     "QueryHistory",
     "RagConfig",
     "Rule",
-    "SdConnection",
     "SyncRun",
     "SyncStatus",
     "User",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Boolean, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ragaas.models.base import Base, TenantOwned, Timestamped, UUIDPk
@@ -14,3 +15,7 @@ class User(UUIDPk, TenantOwned, Timestamped, Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # Free-form groups ("hr", "emea"): rule conditions see them, with the role, as user.roles.
+    groups: Mapped[list[str]] = mapped_column(
+        ARRAY(String(100)), default=list, server_default="{}"
+    )

@@ -17,6 +17,9 @@ def _filter_sql(filters: SearchFilters, params: dict[str, Any]) -> str:
     if filters.labels:
         clauses.append("d.labels @> CAST(:labels AS varchar[])")
         params["labels"] = filters.labels
+    if filters.exclude_labels:
+        clauses.append("NOT (d.labels && CAST(:exclude_labels AS varchar[]))")
+        params["exclude_labels"] = filters.exclude_labels
     if filters.data_source_ids:
         clauses.append("d.data_source_id = ANY(CAST(:source_ids AS uuid[]))")
         params["source_ids"] = [str(i) for i in filters.data_source_ids]

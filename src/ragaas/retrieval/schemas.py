@@ -17,6 +17,9 @@ class SearchMode(StrEnum):
 
 class SearchFilters(BaseModel):
     labels: list[str] = Field(default_factory=list, description="Documents carrying all of these")
+    exclude_labels: list[str] = Field(
+        default_factory=list, description="Documents carrying none of these"
+    )
     data_source_ids: list[uuid.UUID] = Field(default_factory=list)
     document_ids: list[uuid.UUID] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(

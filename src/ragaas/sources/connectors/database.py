@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr
@@ -24,6 +22,7 @@ from ragaas.sources.connectors.base import (
     SourceItem,
     SyncState,
 )
+from ragaas.sources.connectors.sqlkit import first_line, jsonable, same_database
 
 FETCH = 500
 
@@ -55,7 +54,7 @@ class DatabaseConnector:
         except ArgumentError as exc:
             raise ValueError(f"url is not a database URL: {exc}") from exc
         for other in forbidden_urls:
-            if _same_database(self.url.render_as_string(hide_password=False), other):
+            if same_database(self.url.render_as_string(hide_password=False), other):
                 raise ValueError("url points at Ragaas's own database")
 
     async def items(self, state: SyncState) -> AsyncIterator[Event]:
@@ -73,7 +72,7 @@ class DatabaseConnector:
             finally:
                 await asyncio.to_thread(result.close)
         except SQLAlchemyError as exc:
-            raise ConnectorError(f"database error: {_first_line(exc)}") from exc
+            raise ConnectorError(f"database error: {first_line(exc)}") from exc
         finally:
             if connection is not None:
                 await asyncio.to_thread(connection.close)
@@ -100,10 +99,10 @@ class DatabaseConnector:
             return ItemError("?", f"a row has no {c.id_column}")
         external_id = str(row_id)
         parts = [str(row[name]).strip() for name in c.content_columns if row[name] is not None]
-        metadata = {name: _jsonable(row[name]) for name in c.metadata_columns}
+        metadata = {name: jsonable(row[name]) for name in c.metadata_columns}
         updated = row[c.updated_at_column] if c.updated_at_column else None
         if updated is not None:
-            metadata["updated_at"] = _jsonable(updated)
+            metadata["updated_at"] = jsonable(updated)
         title = str(row[c.title_column]) if c.title_column and row[c.title_column] else None
         return SourceItem(
             external_id=external_id,
@@ -114,39 +113,6 @@ class DatabaseConnector:
             metadata=metadata,
             modified_at=updated if isinstance(updated, datetime) else None,
         )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    try:
-        json.dumps(value)
-    except TypeError:
-        return str(value)
-    return value
-
-
-_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "oracle": 1521}
-_LOCAL = {"localhost", "127.0.0.1", "::1", ""}
-
-
-def _same_database(a: str, b: str) -> bool:
-    """Whether two URLs reach the same database (loopback names and default ports folded)."""
-
-    def place(url: str) -> tuple[str, str, int, str | None]:
-        u = make_url(url)
-        backend = u.get_backend_name()
-        host = str(u.query.get("host") or u.host or "")
-        host = "local" if host in _LOCAL else host
-        return backend, host, u.port or _DEFAULT_PORTS.get(backend, 0), u.database
-
-    return place(a) == place(b)
-
-
-def _first_line(exc: SQLAlchemyError) -> str:
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
 def _build(config: DatabaseConfig, ctx: BuildContext) -> DatabaseConnector:
