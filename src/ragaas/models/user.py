@@ -16,6 +16,4 @@ class User(UUIDPk, TenantOwned, Timestamped, Base):
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     # Free-form groups ("hr", "emea"): rule conditions see them, with the role, as user.roles.
-    groups: Mapped[list[str]] = mapped_column(
-        ARRAY(String(100)), default=list, server_default="{}"
-    )
+    groups: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list, server_default="{}")
