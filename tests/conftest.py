@@ -35,6 +35,8 @@ from ragaas.providers.llm.local_server import create_local_llm_app
 from ragaas.runtime import Runtime, build_runtime
 from ragaas.settings import Settings
 
+pytest_plugins = ["tests.llm_double"]
+
 LOCAL_LLM_KEY = "test-key-0123456789"
 TEST_PG_DIR = Path(os.environ.get("RAGAAS_TEST_PG_DIR", "/tmp/ragaas-test"))
 

@@ -11,6 +11,7 @@ from ragaas.configs import endpoints as configs
 from ragaas.documents import endpoints as documents
 from ragaas.generation import endpoints as generation
 from ragaas.retrieval import endpoints as retrieval
+from ragaas.rules import endpoints as rules
 from ragaas.sources import endpoints as sources
 
 router = APIRouter()
@@ -21,6 +22,7 @@ for module in (
     documents,
     sources,
     configs,
+    rules,
     retrieval,
     generation,
     queries,

@@ -41,6 +41,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str, int]] = [
     ("DELETE", "/v1/documents/{doc}", None, "data:write", 204),
     ("GET", "/v1/queries", None, "query:read", 200),
     ("GET", "/v1/rag-configs", None, "query", 200),
+    ("GET", "/v1/rules", None, "rules:write", 200),
+    ("POST", "/v1/rules/test", {"query": "hello"}, "rules:write", 200),
     ("POST", "/v1/rag-configs", {"name": "ladder"}, "rag:config", 201),
     ("GET", "/v1/analytics/volume", None, "query:read", 200),
     ("GET", "/v1/analytics/usage", None, "query:read", 200),

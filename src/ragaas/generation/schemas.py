@@ -32,7 +32,8 @@ class Citation(BaseModel):
 
 
 class ChatResponse(BaseModel):
-    answer: str
+    answer: str = Field(description="The answer, or a rule's message when one blocked the query")
     citations: list[Citation]
     query_id: uuid.UUID
     metrics: dict[str, Any]
+    blocked: bool = False

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ragaas.analytics.history import record_query
 from ragaas.auth.principal import Principal
-from ragaas.configs.apply import Resolved, resolve, retrieval_for
 from ragaas.generation import extractive, prompts
 from ragaas.generation.plan import GenerationPlan
 from ragaas.generation.schemas import ChatRequest, ChatResponse, Citation
@@ -19,6 +18,8 @@ from ragaas.providers.llm.base import ChatModel, Completion
 from ragaas.retrieval.repository import with_neighbours
 from ragaas.retrieval.schemas import SearchResult
 from ragaas.retrieval.service import Searcher
+from ragaas.rules.guard import Guarded
+from ragaas.rules.schemas import Stage
 from ragaas.settings import Settings
 
 NOT_FOUND = "I could not find an answer to that in your documents."
@@ -32,6 +33,7 @@ class Draft:
     answer: str
     citations: list[Citation]
     metrics: dict[str, Any]
+    blocked: bool = False
 
 
 def citation(n: int, source: SearchResult, snippet: str | None = None) -> Citation:
@@ -92,45 +94,63 @@ class Answerer:
     settings: Settings
 
     async def retrieve(
-        self, session: AsyncSession, principal: Principal, body: ChatRequest, config: Resolved
+        self, body: ChatRequest, guard: Guarded
     ) -> tuple[list[SearchResult], dict[str, Any]]:
         """The passages to answer from, and the retrieval metrics."""
-        plan = retrieval_for(body, config.params)
-        outcome = await self.searcher.tuned(config.params).search(
-            session, principal.organization_id, body.query, plan.top_k, plan.mode, plan.filters
+        session, org = guard.session, guard.principal.organization_id
+        params = guard.config.params
+        plan = guard.retrieval(body)
+        outcome = await self.searcher.tuned(params).search(
+            session, org, guard.state.query, plan.top_k, plan.mode, plan.filters
         )
         results = outcome.results
-        if config.params.context_window:
-            results = await with_neighbours(
-                session, principal.organization_id, results, config.params.context_window
-            )
+        if params.context_window:
+            results = await with_neighbours(session, org, results, params.context_window)
         metrics: dict[str, Any] = {"mode": plan.mode.value, "top_k": plan.top_k}
-        config.record(metrics)
         metrics["timings_ms"] = {f"retrieve_{k}": v for k, v in outcome.timings_ms.items()}
         metrics["retrieved"] = len(results)
         return results, metrics
 
-    def plan(self, config: Resolved) -> GenerationPlan:
-        return GenerationPlan.from_params(config.params, self.settings)
+    def plan(self, guard: Guarded) -> GenerationPlan:
+        plan = GenerationPlan.from_params(guard.config.params, self.settings)
+        plan.instructions.extend(guard.state.instructions)
+        return plan
 
-    async def draft(
-        self, session: AsyncSession, principal: Principal, body: ChatRequest, config: Resolved
-    ) -> Draft:
-        """Retrieve and answer (without recording)."""
+    async def draft(self, body: ChatRequest, guard: Guarded) -> Draft:
+        """Rules, retrieval, rules, generation, rules (nothing recorded yet)."""
         started = time.perf_counter()
-        sources, metrics = await self.retrieve(session, principal, body, config)
+        if not await guard.stage(Stage.BEFORE_RETRIEVAL):
+            return self.blocked_draft(guard, {"timings_ms": {}}, started)
+        sources, metrics = await self.retrieve(body, guard)
         metrics["timings_ms"]["retrieve_ms"] = _ms(started)
+        guard.state.see_chunks(sources)
+        if not await guard.stage(Stage.AFTER_RETRIEVAL):
+            return self.blocked_draft(guard, metrics, started)
         generated = time.perf_counter()
-        plan = self.plan(config)
+        draft = await self.generate(guard.state.query, sources, metrics, self.plan(guard))
+        metrics["timings_ms"]["generate_ms"] = _ms(generated)
+        draft = await self.after_generation(draft, guard)
+        metrics["timings_ms"]["total_ms"] = _ms(started)
+        guard.record(metrics)
+        return draft
+
+    async def generate(
+        self,
+        query: str,
+        sources: list[SearchResult],
+        metrics: dict[str, Any],
+        plan: GenerationPlan,
+    ) -> Draft:
+        """An answer to ``query`` from ``sources``: the LLM, or extraction without one."""
         citations: list[Citation] = []
         if not sources:
             answer = NOT_FOUND
         elif self.chat_model is None:
-            answer, citations = extractive_answer(body.query, sources)
+            answer, citations = extractive_answer(query, sources)
             metrics["answerer"] = "extractive"
         else:
             completion = await self.chat_model.complete(
-                plan.messages(body.query, sources),
+                plan.messages(query, sources),
                 max_tokens=plan.max_tokens,
                 temperature=plan.temperature,
                 model=plan.model,
@@ -141,39 +161,52 @@ class Answerer:
             metrics["answerer"] = "llm"
         if not plan.cite:
             answer, citations = plan.finish(answer), []
-        metrics["timings_ms"]["generate_ms"] = _ms(generated)
-        metrics["timings_ms"]["total_ms"] = _ms(started)
         return Draft(answer, citations, metrics)
+
+    async def after_generation(self, draft: Draft, guard: Guarded) -> Draft:
+        """The after-generation rules on a finished answer (they may redact, cap or refuse it)."""
+        state = guard.state
+        state.answer, state.cited = draft.answer, len(draft.citations)
+        if not await guard.stage(Stage.AFTER_GENERATION):
+            return Draft(guard.blocked or "", [], draft.metrics, blocked=True)
+        citations = [] if state.answer_replaced else draft.citations
+        return Draft(state.answer or "", citations, draft.metrics)
+
+    def blocked_draft(self, guard: Guarded, metrics: dict[str, Any], started: float) -> Draft:
+        metrics.setdefault("timings_ms", {})["total_ms"] = _ms(started)
+        guard.record(metrics)
+        return Draft(guard.blocked or "", [], metrics, blocked=True)
 
     async def answer(
         self, session: AsyncSession, principal: Principal, body: ChatRequest
     ) -> ChatResponse:
         """Answer the question and record it in the query history."""
-        config = await resolve(session, principal.organization_id, body.config)
-        draft = await self.draft(session, principal, body, config)
-        query_id = await self.record(session, principal, body.query, draft, config)
+        guard = await Guarded.start(session, principal, body.query, body.config)
+        draft = await self.draft(body, guard)
+        query_id = await self.record(guard, draft)
         return ChatResponse(
-            answer=draft.answer, citations=draft.citations, query_id=query_id, metrics=draft.metrics
+            answer=draft.answer,
+            citations=draft.citations,
+            query_id=query_id,
+            metrics=draft.metrics,
+            blocked=draft.blocked,
         )
 
     async def record(
-        self,
-        session: AsyncSession,
-        principal: Principal,
-        query: str,
-        draft: Draft,
-        config: Resolved,
+        self, guard: Guarded, draft: Draft, session: AsyncSession | None = None
     ) -> uuid.UUID:
-        """Write the query_history row and commit."""
+        """Write the query_history row (the query as the rules left it, e.g. redacted); commit."""
+        session = session or guard.session
         row = await record_query(
             session,
-            principal,
+            guard.principal,
             kind="chat",
-            query=query,
+            query=guard.state.query,
             answer=draft.answer,
             citations=[c.model_dump(mode="json") for c in draft.citations],
             metrics=draft.metrics,
-            config_name=config.name,
+            config_name=guard.config.name,
+            blocked=draft.blocked,
         )
         await session.commit()
         return row.id

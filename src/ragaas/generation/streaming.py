@@ -9,8 +9,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ragaas.auth.principal import Principal
-from ragaas.configs.apply import Resolved
 from ragaas.generation.schemas import ChatRequest
 from ragaas.generation.service import (
     NOT_FOUND,
@@ -22,6 +20,7 @@ from ragaas.generation.service import (
 )
 from ragaas.providers.llm.base import Completion, LLMError
 from ragaas.retrieval.schemas import SearchResult
+from ragaas.rules.guard import Guarded
 
 
 def sse(event: str, data: Any) -> str:
@@ -32,24 +31,24 @@ def sse(event: str, data: Any) -> str:
 async def stream_answer(
     answerer: Answerer,
     sessions: async_sessionmaker[AsyncSession],
-    principal: Principal,
+    guard: Guarded,
     body: ChatRequest,
     sources: list[SearchResult],
     metrics: dict[str, Any],
-    config: Resolved,
 ) -> AsyncIterator[str]:
     """Stream the answer to already-retrieved sources, then record the query."""
     started = time.perf_counter()
     model = answerer.chat_model
-    plan = answerer.plan(config)
+    plan = answerer.plan(guard)
+    query = guard.state.query
     if model is None or not sources:
-        answer, citations = extractive_answer(body.query, sources) if sources else (NOT_FOUND, [])
+        answer, citations = extractive_answer(query, sources) if sources else (NOT_FOUND, [])
         metrics["answerer"] = "extractive"
         yield sse("delta", {"text": answer})
     else:
         parts: list[str] = []
         stream = model.stream(
-            plan.messages(body.query, sources),
+            plan.messages(query, sources),
             max_tokens=plan.max_tokens,
             temperature=plan.temperature,
             model=plan.model,
@@ -72,13 +71,37 @@ async def stream_answer(
         # The deltas went out as generated; the final answer drops the markers.
         answer, citations = plan.finish(answer), []
     metrics["timings_ms"]["generate_ms"] = round((time.perf_counter() - started) * 1000, 2)
-    draft = Draft(answer, citations, metrics)
+    guard.record(metrics)
+    async for event in _finish(answerer, sessions, guard, Draft(answer, citations, metrics)):
+        yield event
+
+
+async def stream_draft(
+    answerer: Answerer,
+    sessions: async_sessionmaker[AsyncSession],
+    guard: Guarded,
+    draft: Draft,
+) -> AsyncIterator[str]:
+    """A finished answer (blocked, or held back for the after-generation rules) as one delta."""
+    yield sse("delta", {"text": draft.answer})
+    async for event in _finish(answerer, sessions, guard, draft):
+        yield event
+
+
+async def _finish(
+    answerer: Answerer,
+    sessions: async_sessionmaker[AsyncSession],
+    guard: Guarded,
+    draft: Draft,
+) -> AsyncIterator[str]:
+    # The request's session is closed once the response starts: record on a session of our own.
     async with sessions() as session:
-        query_id = await answerer.record(session, principal, body.query, draft, config)
+        query_id = await answerer.record(guard, draft, session)
     done = {
         "query_id": str(query_id),
-        "answer": answer,
-        "citations": [c.model_dump(mode="json") for c in citations],
-        "metrics": metrics,
+        "answer": draft.answer,
+        "citations": [c.model_dump(mode="json") for c in draft.citations],
+        "metrics": draft.metrics,
+        "blocked": draft.blocked,
     }
     yield sse("done", done)

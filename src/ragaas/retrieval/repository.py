@@ -109,7 +109,7 @@ async def hydrate(
         return {}
     sql = text(
         "SELECT c.id, c.document_id, c.content, c.metadata AS chunk_metadata, d.external_id, "
-        "d.title, d.url FROM chunks c JOIN documents d ON d.id = c.document_id "
+        "d.title, d.url, d.labels FROM chunks c JOIN documents d ON d.id = c.document_id "
         "WHERE c.organization_id = :org AND c.id = ANY(CAST(:ids AS bigint[]))"
     )
     rows = (await session.execute(sql, {"org": organization_id, "ids": chunk_ids})).all()

@@ -46,9 +46,11 @@ class SearchResult(BaseModel):
     content: str
     score: float
     metadata: dict[str, Any]
+    labels: list[str] = Field(default_factory=list, description="The document's labels")
 
 
 class SearchResponse(BaseModel):
     results: list[SearchResult]
     mode: SearchMode
     timings_ms: dict[str, float]
+    blocked: str | None = Field(default=None, description="A rule's message when one blocked it")

@@ -176,6 +176,7 @@ def _result(row: Any, score: float) -> SearchResult:
         content=row.content,
         score=round(score, 6),
         metadata=row.chunk_metadata or {},
+        labels=list(row.labels or []),
     )
 
 
