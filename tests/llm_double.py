@@ -66,8 +66,15 @@ async def llm_client(
     settings: Settings, runtime: Runtime, recording_llm: tuple[RecordingLLM, str]
 ) -> AsyncIterator[httpx.AsyncClient]:
     model = OpenAICompatibleChat(base_url=recording_llm[1], model="base-model", api_key="k")
-    llm_settings = settings.model_copy(update={"workers_in_process": False})
-    app = create_app(llm_settings, dataclasses.replace(runtime, chat_model=model))
+    prices = {
+        "workers_in_process": False,
+        "llm_prices": {"big-model": (1.0, 2.0)},
+        "llm_price_per_1k_input": 0.5,
+        "llm_price_per_1k_output": 0.25,
+    }
+    llm_settings = settings.model_copy(update=prices)
+    llm_runtime = dataclasses.replace(runtime, chat_model=model, settings=llm_settings)
+    app = create_app(llm_settings, llm_runtime)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://llm.test") as c:

@@ -63,6 +63,19 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=512, description="Longest generated answer, in tokens.")
     llm_price_per_1k_input: float = Field(default=0.0, description="Cost of 1k prompt tokens.")
     llm_price_per_1k_output: float = Field(default=0.0, description="Cost of 1k answer tokens.")
+    llm_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description=(
+            'Per-model prices of 1k tokens, input and output, as JSON: {"gpt-4o-mini": [0.00015, '
+            "0.0006]}; models not listed use the two prices above."
+        ),
+    )
+
+    def price_per_1k(self, model: str) -> tuple[float, float]:
+        """(input, output) price of 1k tokens for ``model``."""
+        return self.llm_prices.get(
+            model, (self.llm_price_per_1k_input, self.llm_price_per_1k_output)
+        )
 
     chunk_tokens: int = Field(default=256, ge=32, le=2048, description="Largest chunk, in tokens.")
     chunk_overlap: int = Field(

@@ -171,6 +171,8 @@ async def test_generation_parameters_reach_the_model(
             assert body["answer"] == "Staff park in garage P3."  # no [n] markers
             assert body["citations"] == []
             assert body["metrics"]["config"] == {"name": "desk", "version": 1}
+            # Priced from the table for the model that answered: (50 x 1.0 + 8 x 2.0) / 1000.
+            assert (body["metrics"]["llm_model"], body["metrics"]["cost"]) == ("big-model", 0.066)
         else:
             assert '"answer": "Staff park in garage P3."' in response.text
 
@@ -181,3 +183,4 @@ async def test_generation_parameters_reach_the_model(
     assert llm.requests[-1]["model"] == "base-model"
     assert "Cite the source number" in llm.requests[-1]["messages"][0]["content"]
     assert plain.json()["citations"][0]["title"] == "Parking"
+    assert plain.json()["metrics"]["cost"] == 0.027  # the default prices: 50 x 0.5 + 8 x 0.25

@@ -74,13 +74,12 @@ def llm_citations(answer: str, sources: list[SearchResult]) -> list[Citation]:
 
 
 def usage_metrics(settings: Settings, model: ChatModel, completion: Completion) -> dict[str, Any]:
-    """Tokens and cost of one LLM call."""
-    cost = (
-        completion.tokens_in * settings.llm_price_per_1k_input
-        + completion.tokens_out * settings.llm_price_per_1k_output
-    ) / 1000
+    """Tokens and cost of one LLM call (priced by the model that answered)."""
+    name = completion.model or model.name
+    price_in, price_out = settings.price_per_1k(name)
+    cost = (completion.tokens_in * price_in + completion.tokens_out * price_out) / 1000
     return {
-        "llm_model": completion.model or model.name,
+        "llm_model": name,
         "tokens_in": completion.tokens_in,
         "tokens_out": completion.tokens_out,
         "cost": round(cost, 6),
