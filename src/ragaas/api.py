@@ -10,6 +10,7 @@ from ragaas.auth import endpoints as auth
 from ragaas.configs import endpoints as configs
 from ragaas.documents import endpoints as documents
 from ragaas.generation import endpoints as generation
+from ragaas.openai_compat import endpoints as openai_compat
 from ragaas.retrieval import endpoints as retrieval
 from ragaas.rules import endpoints as rules
 from ragaas.sources import endpoints as sources
@@ -25,6 +26,7 @@ for module in (
     rules,
     retrieval,
     generation,
+    openai_compat,
     queries,
     analytics,
 ):

@@ -81,17 +81,28 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+# OpenAI client libraries read an error's text from {"error": {"message"}}: on the
+# OpenAI-compatible routes the problem document carries that member too.
+OPENAI_PATHS = ("/v1/chat/completions", "/v1/models")
+
+
+def _for(request: Request, status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    if request.url.path.startswith(OPENAI_PATHS):
+        extra["error"] = {"message": detail, "type": title, "code": status}
+    return problem(status, title, detail, **extra)
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return problem(exc.status_code, exc.title, exc.message, **exc.extra)
+    return _for(request, exc.status_code, exc.title, exc.message, **exc.extra)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, str(exc.detail), str(exc.detail))
+    return _for(request, exc.status_code, str(exc.detail), str(exc.detail))
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
@@ -99,7 +110,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(p) for p in first["loc"])
-    return problem(422, "Validation failed", f"{where}: {first['msg']}", errors=errors)
+    return _for(request, 422, "Validation failed", f"{where}: {first['msg']}", errors=errors)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
