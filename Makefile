@@ -3,10 +3,32 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The web UI (docs/web-ui.md): built here from web/, never committed.
+WEB := web
+WEB_DEPS := $(WEB)/node_modules/.installed
+WEB_BUILD := $(WEB)/dist/index.html
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json -type f 2>/dev/null)
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean web
 
-install: $(STAMP)
+install: $(STAMP) web
+
+# Without npm the API still installs and runs, and / says how to build the UI; `make test` needs npm.
+web:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(WEB_BUILD); \
+	else echo "npm not found: the web UI is not built (docs/web-ui.md)"; fi
+
+$(WEB_DEPS): $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB_BUILD): $(WEB_DEPS) $(WEB_SOURCES)
+	cd $(WEB) && npm run build
+
+# The browser tests drive Debian's Chromium (never a downloaded browser); CI runs as root.
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 # torch is pinned and installed first: pip then takes the CPU wheel instead of a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -25,7 +47,8 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+test: lint $(WEB_DEPS) $(CHROMIUM)
+	cd $(WEB) && npm test
 	$(BIN)/pytest -q
 
 format: install
@@ -33,4 +56,4 @@ format: install
 	$(BIN)/ruff format src tests benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(WEB)/node_modules $(WEB)/dist

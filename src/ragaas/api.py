@@ -10,6 +10,7 @@ from ragaas.auth import endpoints as auth
 from ragaas.configs import endpoints as configs
 from ragaas.documents import endpoints as documents
 from ragaas.generation import endpoints as generation
+from ragaas.notifications import endpoints as alerts
 from ragaas.openai_compat import endpoints as openai_compat
 from ragaas.retrieval import endpoints as retrieval
 from ragaas.rules import endpoints as rules
@@ -29,5 +30,6 @@ for module in (
     openai_compat,
     queries,
     analytics,
+    alerts,
 ):
     router.include_router(module.router)

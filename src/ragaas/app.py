@@ -8,14 +8,21 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from ragaas import __version__
 from ragaas.api import router
+from ragaas.cache.ratelimit import RateLimitMiddleware
 from ragaas.errors import install_error_handlers
 from ragaas.generation.service import Answerer
+from ragaas.mcp.http import PATH as MCP_PATH
+from ragaas.mcp.http import McpEndpoint
+from ragaas.mcp.services import Services
+from ragaas.observability import install_observability
 from ragaas.retrieval.service import make_searcher
 from ragaas.runtime import Runtime, build_runtime
 from ragaas.settings import Settings, get_settings
+from ragaas.webui import mount_web_ui
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +30,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """The API; pass a ready ``runtime`` to share one (tests), else it is built at startup."""
     settings = settings or get_settings()
+    mcp = McpEndpoint()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -30,7 +38,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         _attach(app, rt)
         worker = await _start_worker(rt) if settings.workers_in_process else None
         try:
-            yield
+            async with mcp.running(_mcp_services(app)):
+                yield
         finally:
             if worker is not None:
                 await _stop_worker(rt, worker)
@@ -45,6 +54,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.add_middleware(RateLimitMiddleware)  # RAGAAS_RATE_LIMIT_PER_MINUTE, counted in Redis
+    install_observability(app, settings)  # /metrics, request metrics, tracing: docs/operations.md
+    # The MCP server over streamable HTTP (docs/mcp.md), authenticated like the REST API.
+    app.router.routes.append(Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"]))
+    mount_web_ui(app)  # the built React UI at / (docs/web-ui.md); API paths never reach it
     return app
 
 
@@ -56,6 +70,11 @@ def _attach(app: FastAPI, rt: Runtime) -> None:
     state.jwt_secret = rt.settings.resolved_jwt_secret()
     state.searcher = make_searcher(rt)
     state.answerer = Answerer(state.searcher, rt.chat_model, rt.settings)
+
+
+def _mcp_services(app: FastAPI) -> Services:
+    state = app.state
+    return Services(state.runtime, state.searcher, state.answerer, state.jwt_secret)
 
 
 async def _start_worker(rt: Runtime) -> asyncio.Task[None]:

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 import procrastinate
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ragaas.cache.link import RedisLink
 from ragaas.db import database_url, libpq_url, make_engine, make_sessionmaker
 from ragaas.jobs.queue import make_job_app
+from ragaas.observability.metrics import MeteredEmbedder, job_metrics
 from ragaas.providers.blobstore.base import BlobStore
-from ragaas.providers.blobstore.local import LocalBlobStore
+from ragaas.providers.blobstore.registry import make_blob_store
 from ragaas.providers.embeddings.base import Embedder
 from ragaas.providers.embeddings.registry import make_embedder
 from ragaas.providers.llm.base import ChatModel
@@ -35,10 +37,13 @@ class Runtime:
     blobs: BlobStore
     jobs: procrastinate.App
     reranker: Reranker | None = None
+    redis: RedisLink | None = None  # RAGAAS_REDIS_URL: shared caches and rate limits
 
     async def close(self) -> None:
         """Release connections."""
         await self.engine.dispose()
+        if self.redis is not None:
+            await self.redis.close()
 
 
 # Each bound job app knows the runtime it serves, so two runtimes in one process (tests, tools)
@@ -56,7 +61,7 @@ def build_runtime(settings: Settings) -> Runtime:
         url=url,
         engine=engine,
         sessionmaker=make_sessionmaker(engine),
-        embedder=make_embedder(settings),
+        embedder=MeteredEmbedder(make_embedder(settings)),
         chat_model=make_chat_model(
             settings.effective_llm_provider(),
             base_url=settings.llm_base_url,
@@ -64,9 +69,10 @@ def build_runtime(settings: Settings) -> Runtime:
             api_key=api_key,
             timeout=settings.llm_timeout_seconds,
         ),
-        blobs=LocalBlobStore(settings.blob_dir()),
-        jobs=make_job_app(libpq_url(url)),
+        blobs=make_blob_store(settings),
+        jobs=_metered(make_job_app(libpq_url(url))),
         reranker=make_reranker(settings),
+        redis=RedisLink(settings.redis_url) if settings.redis_url else None,
     )
     _by_job_app[runtime.jobs] = runtime
     return runtime
@@ -74,8 +80,14 @@ def build_runtime(settings: Settings) -> Runtime:
 
 def new_job_app(runtime: Runtime) -> procrastinate.App:
     """Another job app (own connection pool) whose jobs run with ``runtime``."""
-    app = make_job_app(libpq_url(runtime.url))
+    app = _metered(make_job_app(libpq_url(runtime.url)))
     _by_job_app[app] = runtime
+    return app
+
+
+def _metered(app: procrastinate.App) -> procrastinate.App:
+    """Every worker of ``app`` counts and times its jobs (Prometheus)."""
+    app.worker_defaults["worker_middleware"] = [job_metrics]
     return app
 
 

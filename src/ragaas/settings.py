@@ -117,8 +117,8 @@ class Settings(BaseSettings):
     secret_keys: SecretStr | None = Field(
         default=None,
         description=(
-            "Keys sealing data-source secrets, `kid:base64-32-bytes[,kid:...]`, newest first; "
-            "generated into data_dir when unset."
+            "Keys sealing data-source and webhook secrets, `kid:base64-32-bytes[,kid:...]`, "
+            "newest first; generated into data_dir when unset."
         ),
     )
     source_folder_roots: list[Path] = Field(
@@ -132,12 +132,70 @@ class Settings(BaseSettings):
         default=50, description="Per sync run, item errors kept in its history."
     )
 
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for e-mail alerts; unset: e-mail channels refused."
+    )
+    smtp_port: int = Field(default=587, description="SMTP port (587 starttls, 465 ssl, 25).")
+    smtp_username: str | None = Field(default=None, description="SMTP login; unset: no login.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str = Field(default="ragaas@localhost", description="From address of alert mail.")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls",
+        description="starttls: upgrade a plain connection; ssl: TLS from the start; none: plain.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, description="Per webhook delivery attempt; past it the attempt failed."
+    )
+
     workers_in_process: bool = Field(
         default=True, description="`serve` also runs a job worker (the embedded default)."
     )
     worker_concurrency: int = Field(default=2, description="Jobs a worker runs at once.")
     seed_demo: bool = Field(
         default=True, description="Create the Demo organisation on an empty embedded database."
+    )
+
+    blob_store: Literal["local", "s3"] = Field(
+        default="local",
+        description="Where uploads are kept. local: data_dir/blobs; s3: an S3-compatible bucket.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, SeaweedFS, Ceph); unset: AWS."
+    )
+    s3_bucket: str | None = Field(default=None, description="Bucket for uploads (blob_store=s3).")
+    s3_prefix: str = Field(default="", description="Key prefix inside the bucket, e.g. ragaas/.")
+    s3_region: str = Field(default="us-east-1", description="Region of the bucket.")
+    s3_access_key_id: str | None = Field(
+        default=None, description="With s3_secret_access_key; unset: boto3's default credentials."
+    )
+    s3_secret_access_key: SecretStr | None = Field(default=None, description="S3 secret key.")
+
+    metrics_enabled: bool = Field(
+        default=True, description="Serve Prometheus metrics at /metrics (keep it off the internet)."
+    )
+    worker_metrics_port: int | None = Field(
+        default=None, description="`ragaas worker` serves its job metrics on this port (/metrics)."
+    )
+    otel_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector base URL, e.g. http://otel-collector:4318; set: traces "
+        "are exported to <endpoint>/v1/traces.",
+    )
+    otel_service_name: str = Field(default="ragaas", description="service.name of the traces.")
+
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0 for the shared cache and rate limits; unset: in-process "
+        "query-vector cache only, no rate limits.",
+    )
+    search_cache_ttl_seconds: int = Field(
+        default=300, ge=0, description="Lifetime of a cached search result (0: not cached)."
+    )
+    embedding_cache_ttl_seconds: int = Field(
+        default=86400, ge=0, description="Lifetime of a cached query vector in Redis (0: not)."
+    )
+    rate_limit_per_minute: int = Field(
+        default=0, ge=0, description="Requests per minute per API key or user (0: unlimited)."
     )
 
     def effective_llm_provider(self) -> str:

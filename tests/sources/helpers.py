@@ -25,7 +25,8 @@ async def sync_and_wait(
     assert started.status_code == 202, started.text
     run = await wait_for_run(client, tenant, source_id, started.json()["id"], wait_seconds)
     for doc in await source_documents(client, tenant, source_id):
-        await wait_for_document(client, tenant.headers, doc["id"], wait_seconds)
+        done = await wait_for_document(client, tenant.headers, doc["id"], wait_seconds)
+        assert done["status"] == "ready", done
     return run
 
 

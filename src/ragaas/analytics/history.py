@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ragaas.auth.principal import Principal
 from ragaas.models import QueryHistory
+from ragaas.observability.metrics import observe_query
 
 
 async def record_query(
@@ -37,4 +38,5 @@ async def record_query(
     )
     session.add(row)
     await session.flush()
+    observe_query(kind, metrics, blocked)  # Prometheus: the one place every query passes
     return row

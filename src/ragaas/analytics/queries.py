@@ -16,6 +16,7 @@ from ragaas.db import Session
 from ragaas.errors import Forbidden
 from ragaas.kit.pagination import Page, Pagination
 from ragaas.models import QueryHistory
+from ragaas.notifications import events
 from ragaas.tenancy.repository import OrgRepository
 
 router = APIRouter(prefix="/v1/queries", tags=["query history"])
@@ -96,5 +97,6 @@ async def feedback(
     if row.user_id != principal.user_id and not principal.can(Permission.ORG_ADMIN):
         raise Forbidden("only the user who asked, or an admin, can rate this answer")
     row.rating, row.feedback_comment = body.rating, body.comment
+    await events.emit(session, principal.organization_id, events.LOW_RATING, events.rated(row))
     await session.commit()
     return QueryOut.model_validate(row)

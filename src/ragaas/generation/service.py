@@ -14,6 +14,7 @@ from ragaas.auth.principal import Principal
 from ragaas.generation import extractive, prompts
 from ragaas.generation.plan import GenerationPlan
 from ragaas.generation.schemas import ChatRequest, ChatResponse, Citation
+from ragaas.notifications import events
 from ragaas.providers.llm.base import ChatModel, Completion
 from ragaas.retrieval.repository import with_neighbours
 from ragaas.retrieval.schemas import SearchResult
@@ -206,6 +207,12 @@ class Answerer:
             metrics=draft.metrics,
             config_name=guard.config.name,
             blocked=draft.blocked,
+        )
+        await events.emit(
+            session,
+            row.organization_id,
+            events.GUARDRAIL_FIRED,
+            events.fired(guard, "chat", row.id),
         )
         await session.commit()
         return row.id

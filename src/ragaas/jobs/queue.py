@@ -24,11 +24,12 @@ def make_job_app(libpq_url: str) -> procrastinate.App:
     # it, and deferring (e.g. periodic tasks) goes through that app's connector.
     from ragaas.ingestion import tasks as ingestion_tasks
     from ragaas.jobs import maintenance
+    from ragaas.notifications import tasks as notification_tasks
     from ragaas.sources import tasks as source_tasks
 
     connector = procrastinate.PsycopgConnector(conninfo=libpq_url, min_size=1, max_size=4)
     app = procrastinate.App(connector=connector)
-    for module in (ingestion_tasks, maintenance, source_tasks):
+    for module in (ingestion_tasks, maintenance, source_tasks, notification_tasks):
         module.register(app)
     return app
 

@@ -1,5 +1,6 @@
 """All ORM models; importing this module registers every table on ``Base.metadata``."""
 
+from ragaas.models.alert import Alert, AlertDelivery, DeliveryStatus
 from ragaas.models.api_key import ApiKey
 from ragaas.models.base import Base
 from ragaas.models.chunk import Chunk
@@ -14,11 +15,14 @@ from ragaas.models.sync_run import SyncRun, SyncStatus
 from ragaas.models.user import User
 
 __all__ = [
+    "Alert",
+    "AlertDelivery",
     "ApiKey",
     "Base",
     "Chunk",
     "ChunkTerm",
     "DataSource",
+    "DeliveryStatus",
     "Document",
     "DocumentStatus",
     "LexicalStats",

@@ -34,4 +34,7 @@ class LexicalStats(Base):
         UUID(as_uuid=True), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
     )
     chunk_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Bumped by triggers whenever the organisation's index changes (migration 0006): the
+    # search-result cache keys on it.
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
     total_length: Mapped[int] = mapped_column(BigInteger, default=0)

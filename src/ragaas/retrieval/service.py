@@ -13,7 +13,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ragaas.cache.search import SearchResultCache, digest
+from ragaas.cache.vectors import SharedQueryVectors
 from ragaas.configs.schemas import RagParams
+from ragaas.observability import metrics
 from ragaas.providers.embeddings.base import Embedder
 from ragaas.providers.rerank.base import Reranker, RerankError
 from ragaas.retrieval import repository
@@ -26,19 +29,33 @@ log = logging.getLogger(__name__)
 
 
 class QueryEmbeddingCache:
-    """A small LRU of query vectors: embedding the query is the largest fixed cost of a search."""
+    """A small LRU of query vectors: embedding the query is the largest fixed cost of a search.
 
-    def __init__(self, embedder: Embedder, size: int = 1024) -> None:
+    With Redis (``shared``), a vector one replica computed serves every replica.
+    """
+
+    def __init__(
+        self, embedder: Embedder, size: int = 1024, shared: SharedQueryVectors | None = None
+    ) -> None:
         self.embedder = embedder
         self.size = size
+        self.shared = shared
         self._items: OrderedDict[str, list[float]] = OrderedDict()
 
     async def embed(self, query: str) -> list[float]:
         """The query's vector, from cache when seen recently."""
         if query in self._items:
             self._items.move_to_end(query)
+            metrics.QUERY_EMBEDDING_CACHE.labels("memory").inc()
             return self._items[query]
-        vector = (await self.embedder.embed([query]))[0]
+        vector = await self.shared.get(query) if self.shared is not None else None
+        if vector is not None:
+            metrics.QUERY_EMBEDDING_CACHE.labels("redis").inc()
+        else:
+            vector = (await self.embedder.embed([query]))[0]
+            metrics.QUERY_EMBEDDING_CACHE.labels("miss").inc()
+            if self.shared is not None:
+                await self.shared.put(query, vector)
         self._items[query] = vector
         if len(self._items) > self.size:
             self._items.popitem(last=False)
@@ -62,10 +79,14 @@ class Searcher:
     reranker: Reranker | None = None
     rerank_depth: int = 20
     rerank_timeout: float = 2.0
+    results_cache: SearchResultCache | None = None
+    config_digest: str = ""  # the RAG configuration's parameters, for the result cache's keys
 
     def tuned(self, params: RagParams) -> Searcher:
         """This searcher with a configuration's retrieval parameters (unset ones unchanged)."""
         changes: dict[str, Any] = {}
+        if self.results_cache is not None:
+            changes["config_digest"] = digest(params.model_dump(mode="json"))
         if params.candidates is not None:
             changes["candidates"] = params.candidates
         if params.lexical_weight is not None:
@@ -85,8 +106,49 @@ class Searcher:
         mode: SearchMode = SearchMode.HYBRID,
         filters: SearchFilters | None = None,
     ) -> SearchOutcome:
-        """The organisation's best chunks for ``query``."""
+        """The organisation's best chunks for ``query`` (from the result cache when it has them)."""
         filters = filters or SearchFilters()
+        if self.results_cache is None:
+            return await self._search(session, organization_id, query, top_k, mode, filters)
+        identity = self._identity(query, top_k, mode, filters)
+        lookup = await self.results_cache.lookup(session, organization_id, identity)
+        if lookup.results is not None:
+            return SearchOutcome(lookup.results, {"cache_hit_ms": lookup.elapsed_ms})
+        outcome = await self._search(session, organization_id, query, top_k, mode, filters)
+        if lookup.key is not None:
+            outcome.timings_ms["cache_miss_ms"] = lookup.elapsed_ms
+            if outcome.rerank_error is None:  # a degraded (unreranked) list is not kept
+                await self.results_cache.store(lookup, outcome.results)
+        return outcome
+
+    def _identity(
+        self, query: str, top_k: int, mode: SearchMode, filters: SearchFilters
+    ) -> dict[str, Any]:
+        """Everything besides the organisation's index that decides a search's results."""
+        return {
+            "query": query,
+            "top_k": top_k,
+            "mode": mode.value,
+            "filters": filters.model_dump(mode="json"),
+            "config": self.config_digest,
+            "embedder": self.embeddings.embedder.name,
+            "candidates": self.candidates,
+            "fusion": self.fusion,
+            "lexical_weight": self.lexical_weight,
+            "rrf_k": self.rrf_k,
+            "reranker": type(self.reranker).__name__ if self.reranker else None,
+            "rerank_depth": self.rerank_depth,
+        }
+
+    async def _search(
+        self,
+        session: AsyncSession,
+        organization_id: uuid.UUID,
+        query: str,
+        top_k: int,
+        mode: SearchMode,
+        filters: SearchFilters,
+    ) -> SearchOutcome:
         timings: dict[str, float] = {}
         depth = max(self.candidates, top_k)
         lexical: list[tuple[int, float]] = []
@@ -183,8 +245,14 @@ def _result(row: Any, score: float) -> SearchResult:
 def make_searcher(runtime: Runtime) -> Searcher:
     """The search service as configured in the runtime's settings."""
     settings = runtime.settings
+    link = runtime.redis
+    shared = None
+    if link is not None and settings.embedding_cache_ttl_seconds > 0:
+        embedder = runtime.embedder
+        ttl = settings.embedding_cache_ttl_seconds
+        shared = SharedQueryVectors(link, embedder.name, embedder.dimensions, ttl)
     return Searcher(
-        QueryEmbeddingCache(runtime.embedder),
+        QueryEmbeddingCache(runtime.embedder, shared=shared),
         candidates=settings.search_candidates,
         fusion=settings.hybrid_fusion,
         lexical_weight=settings.hybrid_lexical_weight,
@@ -192,4 +260,9 @@ def make_searcher(runtime: Runtime) -> Searcher:
         reranker=runtime.reranker,
         rerank_depth=settings.rerank_depth,
         rerank_timeout=settings.rerank_timeout_seconds,
+        results_cache=(
+            SearchResultCache(link, settings.search_cache_ttl_seconds)
+            if link is not None and settings.search_cache_ttl_seconds > 0
+            else None
+        ),
     )

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ragaas.documents.service import Upload, submit
 from ragaas.errors import AppError
 from ragaas.models import DataSource, Document, SyncRun, SyncStatus
+from ragaas.notifications import events
 from ragaas.runtime import Runtime
 from ragaas.sources import config as source_config
 from ragaas.sources.connectors.base import (
@@ -217,6 +218,7 @@ async def _finish(
     if error is not None:
         await session.rollback()  # whatever the failure left half-done; committed items stay
         recorder.error(None, error)
+        await events.sync_failed(session, run, error)
     recorder.flush()
     run.status, run.finished_at = status, datetime.now(UTC)
     session.add(run)

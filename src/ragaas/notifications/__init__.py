@@ -1,0 +1,1 @@
+"""Alerts per organisation, sent by signed webhooks and e-mail (docs/notifications.md)."""
