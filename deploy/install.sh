@@ -202,6 +202,44 @@ write_certificate() {
     run chmod 600 "$KEY_FILE"
 }
 
+# Internal mTLS between nginx and the API (docs/deployment.md, "TLS and mTLS"): a private CA, the
+# API's server certificate (name "api") and nginx's client certificate. The same files as
+# `ragaas certs init --name api` writes, made with openssl so no Python is needed on the host.
+write_mtls() {
+    local dir="${CERT_DIR}/mtls"
+    if [[ -f "$dir/ca.pem" && -f "$dir/server.pem" && -f "$dir/client.pem" ]]; then
+        say "keeping the internal mTLS certificates in $dir"
+        return
+    fi
+    say "writing the internal mTLS certificates (private CA, api server, nginx client) to $dir"
+    run mkdir -p "$dir"
+    run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+        -subj "/CN=Ragaas internal CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" \
+        -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign"
+    local role usage san
+    for role in server client; do
+        usage="serverAuth"
+        san="subjectAltName=DNS:api,DNS:localhost,IP:127.0.0.1"
+        if [[ "$role" == "client" ]]; then
+            usage="clientAuth"
+            san="subjectAltName=DNS:nginx"
+        fi
+        run openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -subj "/CN=ragaas-${role}" -keyout "$dir/${role}.key" -out "$dir/${role}.csr"
+        run openssl x509 -req -in "$dir/${role}.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+            -CAcreateserial -days 825 -out "$dir/${role}.pem" \
+            -extfile <(printf '%s\nextendedKeyUsage=%s\n' "$san" "$usage")
+        run rm -f "$dir/${role}.csr"
+    done
+    # nginx's master process (root) reads the client key; the API's container user (uid 10001)
+    # reads the server key: give it to that uid, or (without the right to chown) make it readable.
+    run chmod 600 "$dir/ca.key" "$dir/client.key" "$dir/server.key"
+    if ((!DRY_RUN)) && ! chown 10001:10001 "$dir/server.key" 2>/dev/null; then
+        chmod 644 "$dir/server.key"
+    fi
+}
+
 validate_stack() {
     say "validating $COMPOSE_FILE"
     if ((DRY_RUN)); then
@@ -240,6 +278,7 @@ main() {
     check_prerequisites
     write_env
     write_certificate
+    write_mtls
     validate_stack
     if ((!START)); then
         say "prepared; start with: ${COMPOSE_CMD[*]} -f $COMPOSE_FILE up -d --build"

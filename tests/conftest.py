@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import socket
@@ -75,6 +76,7 @@ def settings(database_url: str) -> Settings:
         log_json=False,
         max_upload_bytes=2 * 1024 * 1024,
         source_folder_roots=[Path(tempfile.mkdtemp(prefix="ragaas-sources-"))],
+        egress_allow=["127.0.0.1", "::1", "localhost"],  # local test servers (docs/security.md)
     )
 
 
@@ -157,6 +159,24 @@ class Tenant:
 
 
 TenantFactory = Callable[..., Awaitable[Tenant]]
+
+
+def server_env(settings: Settings) -> dict[str, str]:
+    """RAGAAS_* settings for a `ragaas` subprocess on the test database. Every worker on that
+    database may run any test's job, so each must share this process's data dir, secrets and
+    allow-lists (folder roots, egress)."""
+    assert settings.jwt_secret is not None
+    return {
+        "RAGAAS_DATABASE_URL": settings.database_url or "",
+        "RAGAAS_DATA_DIR": str(settings.data_dir),
+        "RAGAAS_JWT_SECRET": settings.jwt_secret.get_secret_value(),
+        "RAGAAS_SEED_DEMO": "false",
+        "RAGAAS_LOG_JSON": "false",
+        "RAGAAS_LOG_LEVEL": "WARNING",
+        "RAGAAS_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
+        "RAGAAS_SOURCE_FOLDER_ROOTS": json.dumps([str(p) for p in settings.source_folder_roots]),
+        "RAGAAS_EGRESS_ALLOW": json.dumps(settings.egress_allow),
+    }
 
 
 @pytest.fixture

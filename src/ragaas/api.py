@@ -6,6 +6,7 @@ from ragaas import health
 from ragaas.admin import endpoints as admin
 from ragaas.analytics import endpoints as analytics
 from ragaas.analytics import queries
+from ragaas.audit import endpoints as audit
 from ragaas.auth import endpoints as auth
 from ragaas.configs import endpoints as configs
 from ragaas.documents import endpoints as documents
@@ -31,5 +32,6 @@ for module in (
     queries,
     analytics,
     alerts,
+    audit,
 ):
     router.include_router(module.router)

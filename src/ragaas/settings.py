@@ -128,6 +128,20 @@ class Settings(BaseSettings):
             "are refused, so a tenant cannot read the server's files."
         ),
     )
+    source_query_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Time limit of each statement of a database/servicedesk source's sync; "
+        "those run in read-only transactions.",
+    )
+    egress_allow: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Private, loopback or link-local targets that connectors, webhooks and ingest_url may "
+            'reach (JSON list of host names, IPs or CIDRs: ["intranet.example", "10.1.0.0/16"]). '
+            "Everything else that is not a public address is refused (SSRF guard)."
+        ),
+    )
     sync_item_errors_kept: int = Field(
         default=50, description="Per sync run, item errors kept in its history."
     )

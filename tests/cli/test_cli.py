@@ -40,7 +40,7 @@ from ragaas.runtime import Runtime
 from ragaas.settings import Settings
 from ragaas.sources import config as source_config
 from ragaas.sources import crypto
-from tests.conftest import Tenant
+from tests.conftest import Tenant, server_env
 
 Invoke = Callable[..., Awaitable[Result]]
 PASSWORD = "correct horse battery"
@@ -218,6 +218,7 @@ def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
     url = f"http://127.0.0.1:{_free_port()}"
     env = {
         **os.environ,
+        **server_env(settings),
         "RAGAAS_DATABASE_URL": settings.database_url or "",
         "RAGAAS_DATA_DIR": str(settings.data_dir),
         "RAGAAS_JWT_SECRET": settings.jwt_secret.get_secret_value(),

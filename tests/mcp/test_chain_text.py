@@ -17,6 +17,7 @@ from ragaas.mcp.chains.summarize import extractive_summary
 from ragaas.mcp.chains.text import first_json_object, renumber
 from ragaas.mcp.fetch import check_url
 from ragaas.retrieval.schemas import SearchResult
+from ragaas.security.egress import EgressPolicy
 
 
 def passage(chunk_id: int, content: str, document_id: uuid.UUID | None = None) -> SearchResult:
@@ -149,4 +150,6 @@ async def test_check_url_refuses_schemes_link_local_and_unknown_hosts() -> None:
         await check_url("http://[fe80::1]/")
     with pytest.raises(Unprocessable, match="cannot resolve host"):
         await check_url("http://no-such-host.invalid/")
-    await check_url("http://127.0.0.1:9/")  # loopback is allowed (intranet pages)
+    with pytest.raises(Unprocessable, match="loopback"):  # refused unless allow-listed
+        await check_url("http://127.0.0.1:9/")
+    await check_url("http://127.0.0.1:9/", EgressPolicy.from_list(["127.0.0.1"]))

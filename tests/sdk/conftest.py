@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from ragaas.admin import service as admin_service
 from ragaas.db import make_engine, make_sessionmaker
 from ragaas.settings import Settings
-from tests.conftest import serve_in_thread
+from tests.conftest import serve_in_thread, server_env
 
 LLM_REPLY = "Customers may return a gadget within 45 days [1]."
 BROKEN_MODEL = "broken"
@@ -106,6 +106,7 @@ def server(
     url = f"http://127.0.0.1:{free_port()}"
     env = {
         **os.environ,
+        **server_env(settings),
         "RAGAAS_DATABASE_URL": settings.database_url or "",
         "RAGAAS_DATA_DIR": str(settings.data_dir),
         "RAGAAS_JWT_SECRET": settings.jwt_secret.get_secret_value(),

@@ -171,6 +171,9 @@ def test_sync_bootstrap_ingest_search_ask_feedback_analytics(
         client.documents.delete(str(upload.id))
         with pytest.raises(NotFoundError):
             client.documents.get(str(upload.id))
+        deleted = client.audit(action="document.delete", object_id=str(upload.id))
+        assert [e["action"] for e in deleted["items"]] == ["document.delete"]
+        assert client.audit(action="analytics.export")["total"] >= 2  # the two CSVs above
 
 
 # --- the whole flow, async ---------------------------------------------------------------------

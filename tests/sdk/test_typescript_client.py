@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ragaas.settings import Settings
+from tests.conftest import server_env
 from tests.sdk.conftest import PASSWORD
 
 SDK = Path(__file__).resolve().parents[2] / "sdk" / "typescript"
@@ -74,6 +75,7 @@ def test_typescript_client_bootstrap_ingest_ask(npm: str, server: str, settings:
     org = f"ts-{uuid.uuid4().hex[:10]}"
     env = {
         **os.environ,
+        **server_env(settings),
         "RAGAAS_DATABASE_URL": settings.database_url or "",
         "RAGAAS_DATA_DIR": str(settings.data_dir),
     }

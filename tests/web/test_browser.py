@@ -93,6 +93,7 @@ def _env(settings: Settings, sources: Path) -> dict[str, str]:
         "RAGAAS_LOG_JSON": "false",
         "RAGAAS_LOG_LEVEL": "WARNING",
         "RAGAAS_SOURCE_FOLDER_ROOTS": json.dumps([str(p) for p in settings.source_folder_roots]),
+        "RAGAAS_EGRESS_ALLOW": json.dumps(settings.egress_allow),
     }
 
 

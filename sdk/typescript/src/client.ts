@@ -595,6 +595,16 @@ export class Ragaas {
       this.#json("POST", `/v1/queries/${enc(queryId)}/feedback`, { json: body }),
   };
 
+  /** The organisation's audit log (admins): filters by actor, action prefix, object, window. */
+  audit(
+    query: Window & {
+      actor?: string; action?: string; object_type?: string; object_id?: string;
+      limit?: number; offset?: number;
+    } = {},
+  ): Promise<{ items: Array<Record<string, unknown>>; total: number; limit: number; offset: number }> {
+    return this.#json("GET", "/v1/audit", { query });
+  }
+
   readonly analytics = {
     volume: (query: Window & { interval?: "hour" | "day" } = {}): Promise<VolumeRow[]> =>
       this.#json("GET", "/v1/analytics/volume", { query }),

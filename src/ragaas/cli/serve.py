@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shlex
 import signal
+import ssl
+from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -18,6 +20,7 @@ from ragaas.app import create_app
 from ragaas.cli.common import (
     console,
     ensure_schema,
+    fail,
     load_settings,
     resolve_database,
     run,
@@ -47,8 +50,23 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    ssl_certfile: Annotated[
+        Path | None,
+        typer.Option("--ssl-certfile", help="Serve HTTPS with this PEM certificate (chain)."),
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option("--ssl-keyfile", help="The certificate's PEM private key.")
+    ] = None,
+    ssl_ca_certs: Annotated[
+        Path | None,
+        typer.Option(
+            "--ssl-ca-certs",
+            help="Require a client certificate signed by this CA (mTLS; see `ragaas certs init`).",
+        ),
+    ] = None,
 ) -> None:
     """Run the API server; migrates the database first, seeds a demo on a fresh embedded one."""
+    tls = tls_options(ssl_certfile, ssl_keyfile, ssl_ca_certs)
     settings = load_settings()
     if workers_in_process is not None:
         settings = settings.model_copy(update={"workers_in_process": workers_in_process})
@@ -56,18 +74,45 @@ def serve(
     _exit_cleanly_on_signals()
     runtime = build_runtime(settings)
     migrate.upgrade(runtime.url)
-    run(_serve(runtime, host, port))
+    run(_serve(runtime, host, port, tls))
 
 
-async def _serve(runtime: Runtime, host: str, port: int) -> None:
+def tls_options(
+    certfile: Path | None, keyfile: Path | None, ca_certs: Path | None
+) -> dict[str, Any]:
+    """uvicorn's TLS keyword arguments; with a CA, clients without a valid certificate are refused.
+
+    Checked before anything starts so a typo fails in one line, not deep inside the ssl module.
+    """
+    if certfile is None and keyfile is None and ca_certs is None:
+        return {}
+    if certfile is None or keyfile is None:
+        fail("--ssl-certfile and --ssl-keyfile go together")
+    for option, path in (
+        ("--ssl-certfile", certfile),
+        ("--ssl-keyfile", keyfile),
+        ("--ssl-ca-certs", ca_certs),
+    ):
+        if path is not None and not path.is_file():
+            fail(f"{option}: no such file: {path}")
+    options: dict[str, Any] = {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)}
+    if ca_certs is not None:
+        options |= {"ssl_ca_certs": str(ca_certs), "ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return options
+
+
+async def _serve(runtime: Runtime, host: str, port: int, tls: dict[str, Any] | None = None) -> None:
     try:
         if should_seed(runtime.settings):
             credentials = await seed_demo(runtime)
             if credentials is not None:
-                print_demo_banner(credentials, public_url(host, port))
+                scheme = "https" if tls else "http"
+                print_demo_banner(credentials, public_url(host, port, scheme))
         app = create_app(runtime.settings, runtime)
         # log_config=None keeps our own (JSON) logging for uvicorn's loggers too.
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
+        config = uvicorn.Config(
+            app, host=host, port=port, log_config=None, lifespan="on", **(tls or {})
+        )
         await uvicorn.Server(config).serve()
     finally:
         await runtime.close()
@@ -78,12 +123,12 @@ def should_seed(settings: Settings) -> bool:
     return settings.database_url is None and settings.seed_demo
 
 
-def public_url(host: str, port: int) -> str:
+def public_url(host: str, port: int, scheme: str = "http") -> str:
     """The URL a local user types to reach a server bound to ``host``."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
     if ":" in shown:
         shown = f"[{shown}]"
-    return f"http://{shown}:{port}"
+    return f"{scheme}://{shown}:{port}"
 
 
 def print_demo_banner(credentials: DemoCredentials, url: str) -> None:

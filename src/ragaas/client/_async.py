@@ -546,6 +546,26 @@ class AsyncRagaas:
         if self._owned:
             await self._http.aclose()
 
+    async def audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        since: c.Moment | None = None,
+        until: c.Moment | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """A page of the organisation's audit log (admins): ``{items, total, limit, offset}``."""
+        call = c.audit_list(
+            since, until, limit, offset,
+            actor=actor, action=action, object_type=object_type, object_id=object_id,
+        )  # fmt: skip
+        page: dict[str, Any] = await self._run(call)
+        return page
+
     async def health(self) -> dict[str, str]:
         """Liveness: ``{"status": "ok"}``."""
         return await self._run(c.call("health", c.json_object))

@@ -33,6 +33,7 @@ Moment = datetime | str
 
 ROUTES: dict[str, tuple[str, str]] = {
     "health": ("GET", "/health"),
+    "audit_list": ("GET", "/v1/audit"),
     "ready": ("GET", "/ready"),
     "auth_login": ("POST", "/v1/auth/login"),
     "auth_refresh": ("POST", "/v1/auth/refresh"),
@@ -530,6 +531,19 @@ def analytics(
     if fmt != "json":
         params.append(("format", fmt))
     return call(operation, parse, params=params)
+
+
+def raw_json(response: httpx.Response) -> Any:
+    return response.json()
+
+
+def audit_list(
+    since: Moment | None, until: Moment | None, limit: int, offset: int, **filters: object
+) -> Call[Any]:
+    params = query_params(
+        **{"from": _iso(since), "to": _iso(until)}, limit=limit, offset=offset, **filters
+    )
+    return call("audit_list", raw_json, params=params)
 
 
 def _iso(value: Moment | None) -> str | None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
+from ragaas.audit import changed, record
 from ragaas.auth.dependencies import QueryPrincipal, RagConfigWriter
 from ragaas.configs import service
 from ragaas.configs.schemas import RagConfigCreate, RagConfigOut, RagConfigUpdate
@@ -15,10 +16,12 @@ Name = Path(min_length=1, max_length=200)
 
 @router.post("", status_code=status.HTTP_201_CREATED, operation_id="rag_configs_create")
 async def create(
-    body: RagConfigCreate, principal: RagConfigWriter, session: Session
+    body: RagConfigCreate, request: Request, principal: RagConfigWriter, session: Session
 ) -> RagConfigOut:
     """Create a configuration (version 1); `is_default` makes it the organisation's default."""
     row = await service.create(session, principal.organization_id, body)
+    details = {"version": row.version, "is_default": row.is_default}
+    record(session, principal, "rag_config.create", "rag_config", row.name, details, request)
     await session.commit()
     return RagConfigOut.model_validate(row)
 
@@ -49,17 +52,26 @@ async def get_versions(
 
 @router.put("/{name}", operation_id="rag_configs_update")
 async def update(
-    body: RagConfigUpdate, principal: RagConfigWriter, session: Session, name: str = Name
+    body: RagConfigUpdate,
+    request: Request,
+    principal: RagConfigWriter,
+    session: Session,
+    name: str = Name,
 ) -> RagConfigOut:
     """Change a configuration: writes the next version; earlier versions are kept."""
     row = await service.change(session, principal.organization_id, name, body)
+    details = {"version": row.version, "changed": changed(body)}
+    record(session, principal, "rag_config.update", "rag_config", row.name, details, request)
     await session.commit()
     return RagConfigOut.model_validate(row)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, operation_id="rag_configs_delete")
-async def remove(principal: RagConfigWriter, session: Session, name: str = Name) -> Response:
+async def remove(
+    request: Request, principal: RagConfigWriter, session: Session, name: str = Name
+) -> Response:
     """Delete a configuration and its versions (history rows keep its name)."""
     await service.remove(session, principal.organization_id, name)
+    record(session, principal, "rag_config.delete", "rag_config", name, None, request)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

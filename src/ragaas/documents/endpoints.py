@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from ragaas.audit import record
 from ragaas.auth.dependencies import DataRead, DataWrite
 from ragaas.db import Session
 from ragaas.documents import service
@@ -120,5 +121,7 @@ async def delete_document(
 ) -> None:
     """Delete a document, its chunks and its stored file."""
     doc = await service.delete(session, principal, document_id)
+    details = {"title": doc.title, "external_id": doc.external_id, "source_id": doc.data_source_id}
+    record(session, principal, "document.delete", "document", doc.id, details, request)
     await session.commit()
     await request.app.state.runtime.blobs.delete(doc.blob_key)

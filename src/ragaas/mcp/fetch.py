@@ -1,17 +1,14 @@
 """Fetching a web page or file for ``ingest_url``: http(s) only, size-capped, redirects checked.
 
 The server makes the request, so a caller could point it at addresses only the server can reach.
-Link-local addresses (cloud metadata endpoints such as 169.254.169.254) are always refused, at
-every redirect hop; private and loopback addresses are allowed, because intranet pages are a
-legitimate source for a self-hosted knowledge base.
+Every connection (each redirect hop too) goes through the egress guard (security/egress.py):
+private, loopback, link-local and reserved addresses are refused unless an admin allow-listed
+them in RAGAAS_EGRESS_ALLOW (e.g. an intranet), and the checked address is the one connected to.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import mimetypes
-import socket
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urljoin, urlsplit
@@ -19,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from ragaas.errors import PayloadTooLarge, Unprocessable
+from ragaas.security.egress import EgressPolicy, EgressRefused
 
 MAX_REDIRECTS = 5
 TIMEOUT_SECONDS = 30.0
@@ -33,13 +31,28 @@ class Fetched:
     filename: str | None
 
 
-async def fetch(url: str, max_bytes: int) -> Fetched:
+async def fetch(url: str, max_bytes: int, egress: EgressPolicy | None = None) -> Fetched:
     """The body at ``url``; a clear ``AppError`` for a bad URL, an HTTP error or a large body."""
+    egress = egress or EgressPolicy()
+    try:
+        return await _fetch(url, max_bytes, egress)
+    except EgressRefused as exc:
+        raise Unprocessable(str(exc)) from None
+    except httpx.TimeoutException:
+        raise Unprocessable(f"fetching {url} timed out after {TIMEOUT_SECONDS:g} s") from None
+    except httpx.TransportError as exc:
+        raise Unprocessable(f"fetching {url} failed: {exc or type(exc).__name__}") from None
+
+
+async def _fetch(url: str, max_bytes: int, egress: EgressPolicy) -> Fetched:
     async with httpx.AsyncClient(
-        timeout=TIMEOUT_SECONDS, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        timeout=TIMEOUT_SECONDS,
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+        transport=egress.transport(),  # pinned, checked addresses (security/egress.py)
     ) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            await check_url(url)
+            await check_url(url, egress)
             async with client.stream("GET", url) as response:
                 if response.is_redirect and "location" in response.headers:
                     url = urljoin(url, response.headers["location"])
@@ -51,8 +64,9 @@ async def fetch(url: str, max_bytes: int) -> Fetched:
     raise Unprocessable(f"fetching the URL took more than {MAX_REDIRECTS} redirects")
 
 
-async def check_url(url: str) -> None:
-    """Refuse anything but http(s) and hosts that resolve to link-local or unusable addresses."""
+async def check_url(url: str, egress: EgressPolicy | None = None) -> None:
+    """Refuse anything but http(s), and hosts the egress policy refuses (every address)."""
+    egress = egress or EgressPolicy()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise Unprocessable("only http:// and https:// URLs can be ingested")
@@ -60,15 +74,9 @@ async def check_url(url: str) -> None:
         raise Unprocessable(f"{url!r} has no host")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, port, type=socket.SOCK_STREAM
-        )
-    except OSError:
-        raise Unprocessable(f"cannot resolve host {parts.hostname!r}") from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if address.is_link_local or address.is_multicast or address.is_unspecified:
-            raise Unprocessable(f"refusing to fetch from {address} (link-local or reserved)")
+        await egress.check_host(parts.hostname, port)
+    except EgressRefused as exc:
+        raise Unprocessable(str(exc)) from None
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:

@@ -2,6 +2,7 @@
 
 from ragaas.models.alert import Alert, AlertDelivery, DeliveryStatus
 from ragaas.models.api_key import ApiKey
+from ragaas.models.audit import ActorKind, AuditEvent
 from ragaas.models.base import Base
 from ragaas.models.chunk import Chunk
 from ragaas.models.data_source import DataSource
@@ -15,9 +16,11 @@ from ragaas.models.sync_run import SyncRun, SyncStatus
 from ragaas.models.user import User
 
 __all__ = [
+    "ActorKind",
     "Alert",
     "AlertDelivery",
     "ApiKey",
+    "AuditEvent",
     "Base",
     "Chunk",
     "ChunkTerm",

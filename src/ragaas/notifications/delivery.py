@@ -31,6 +31,7 @@ from ragaas import __version__
 from ragaas.models import Alert, AlertDelivery, DeliveryStatus
 from ragaas.notifications import events
 from ragaas.runtime import Runtime
+from ragaas.security.egress import EgressPolicy, EgressRefused
 from ragaas.settings import Settings
 from ragaas.sources.crypto import SecretError, keyring_from
 
@@ -67,7 +68,12 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 async def post_webhook(
-    url: str, secret: str, payload: dict[str, Any], delivery_id: uuid.UUID, timeout_seconds: float
+    url: str,
+    secret: str,
+    payload: dict[str, Any],
+    delivery_id: uuid.UUID,
+    timeout_seconds: float,
+    egress: EgressPolicy | None = None,
 ) -> int:
     """POST the event, signed; returns the 2xx status or raises DeliveryError."""
     body = body_of(payload)
@@ -81,8 +87,14 @@ async def post_webhook(
         "X-Ragaas-Signature": sign(secret, timestamp, body),
     }
     try:
-        async with httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=False) as client:
+        # SSRF guard: connects only to checked, pinned addresses (security/egress.py).
+        transport = (egress or EgressPolicy()).transport()
+        async with httpx.AsyncClient(
+            timeout=timeout_seconds, follow_redirects=False, transport=transport
+        ) as client:
             response = await client.post(url, content=body, headers=headers)
+    except EgressRefused as exc:
+        raise DeliveryError(str(exc), permanent=True) from None
     except httpx.TimeoutException:
         raise DeliveryError(f"no response within {timeout_seconds:g} s") from None
     except httpx.HTTPError as exc:
@@ -242,7 +254,12 @@ async def _send(runtime: Runtime, planned: _Planned, delivery_id: uuid.UUID) -> 
         assert planned.secret is not None
         timeout = runtime.settings.webhook_timeout_seconds
         return await post_webhook(
-            planned.url, planned.secret, planned.payload, delivery_id, timeout
+            planned.url,
+            planned.secret,
+            planned.payload,
+            delivery_id,
+            timeout,
+            EgressPolicy.from_settings(runtime.settings),
         )
     message = mail(runtime.settings, planned.recipients or [], planned.payload, delivery_id)
     return await send_mail(runtime.settings, message)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy import select
 
+from ragaas.audit import changed, record
 from ragaas.auth.dependencies import OrgAdmin, QueryReader
 from ragaas.auth.permissions import Permission
 from ragaas.auth.principal import Principal
@@ -40,6 +41,8 @@ async def create(
     alert = await service.create(
         session, principal.organization_id, body, keyring_from(settings), settings
     )
+    details = {"name": alert.name, "kind": alert.kind}
+    record(session, principal, "alert.create", "alert", alert.id, details, request)
     await session.commit()
     return service.describe(alert, full_urls=True)
 
@@ -70,14 +73,20 @@ async def update(
     settings = _runtime(request).settings
     alert = await service.AlertRepository(session, principal.organization_id).get(alert_id)
     await service.update(session, alert, body, keyring_from(settings), settings)
+    details = {"name": alert.name, "changed": changed(body), "active": alert.active}
+    record(session, principal, "alert.update", "alert", alert.id, details, request)
     await session.commit()
     return service.describe(alert, full_urls=True)
 
 
 @router.delete("/{alert_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="alerts_delete")
-async def delete(alert_id: uuid.UUID, principal: OrgAdmin, session: Session) -> Response:
+async def delete(
+    alert_id: uuid.UUID, request: Request, principal: OrgAdmin, session: Session
+) -> Response:
     """Delete an alert and its delivery log (pending retries stop)."""
     alert = await service.AlertRepository(session, principal.organization_id).get(alert_id)
+    details = {"name": alert.name, "kind": alert.kind}
+    record(session, principal, "alert.delete", "alert", alert.id, details, request)
     await session.delete(alert)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

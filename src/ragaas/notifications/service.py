@@ -26,6 +26,7 @@ from ragaas.notifications.schemas import (
     WebhookOut,
 )
 from ragaas.runtime import Runtime
+from ragaas.security.egress import EgressPolicy
 from ragaas.settings import Settings
 from ragaas.sources.crypto import Keyring, SecretError
 from ragaas.tenancy.repository import OrgRepository
@@ -112,6 +113,11 @@ def _set_webhook(alert: Alert, webhook: WebhookIn | None, keyring: Keyring) -> N
 
 async def _check(session: AsyncSession, alert: Alert, settings: Settings) -> None:
     """The kind's rules: which fields apply, which are required, their ranges, the channels."""
+    if alert.webhook_url:  # SSRF guard (security/egress.py): IP literals/localhost, a 422
+        try:
+            EgressPolicy.from_settings(settings).check_static(alert.webhook_url, "webhook.url")
+        except ValueError as exc:
+            raise Unprocessable(str(exc)) from None
     kind = alert.kind
     for name, kinds in APPLIES.items():
         if getattr(alert, name) is not None and kind not in kinds:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ragaas.audit import changed, record
 from ragaas.auth.dependencies import RulesWriter
 from ragaas.auth.permissions import permissions_for
 from ragaas.auth.principal import Principal
@@ -23,9 +24,13 @@ router = APIRouter(prefix="/v1/rules", tags=["rules"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, operation_id="rules_create")
-async def create(body: RuleCreate, principal: RulesWriter, session: Session) -> RuleOut:
+async def create(
+    body: RuleCreate, request: Request, principal: RulesWriter, session: Session
+) -> RuleOut:
     """Create a rule; an invalid CEL condition is refused with the parser's message."""
     rule = await service.create(session, principal.organization_id, body)
+    details = {"name": rule.name, "type": rule.type, "stage": rule.stage}
+    record(session, principal, "rule.create", "rule", rule.id, details, request)
     await session.commit()
     return RuleOut.model_validate(rule)
 
@@ -46,18 +51,23 @@ async def get(rule_id: uuid.UUID, principal: RulesWriter, session: Session) -> R
 
 @router.patch("/{rule_id}", operation_id="rules_update")
 async def update(
-    rule_id: uuid.UUID, body: RuleUpdate, principal: RulesWriter, session: Session
+    rule_id: uuid.UUID, body: RuleUpdate, request: Request, principal: RulesWriter, session: Session
 ) -> RuleOut:
     """Change a rule (e.g. `{"active": false}` to switch it off)."""
     rule = await service.RuleRepository(session, principal.organization_id).get(rule_id)
     await service.change(session, rule, body)
+    details = {"name": rule.name, "changed": changed(body), "active": rule.active}
+    record(session, principal, "rule.update", "rule", rule.id, details, request)
     await session.commit()
     return RuleOut.model_validate(rule)
 
 
 @router.delete("/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="rules_delete")
-async def delete(rule_id: uuid.UUID, principal: RulesWriter, session: Session) -> Response:
+async def delete(
+    rule_id: uuid.UUID, request: Request, principal: RulesWriter, session: Session
+) -> Response:
     rule = await service.RuleRepository(session, principal.organization_id).get(rule_id)
+    record(session, principal, "rule.delete", "rule", rule.id, {"name": rule.name}, request)
     await session.delete(rule)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

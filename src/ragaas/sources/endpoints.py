@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy import select
 
+from ragaas.audit import changed, record
 from ragaas.auth.dependencies import DataRead, DataWrite
 from ragaas.db import Session
 from ragaas.models import DataSource, SyncRun
@@ -52,6 +53,8 @@ async def create(
         keyring_from(runtime.settings),
         build_context(runtime),
     )
+    details = {"name": source.name, "type": source.type, "config_keys": sorted(body.config)}
+    record(session, principal, "source.create", "data_source", source.id, details, request)
     await session.commit()
     return await service.describe(session, source)
 
@@ -85,6 +88,8 @@ async def update(
     await service.update(
         session, source, body, keyring_from(runtime.settings), build_context(runtime)
     )
+    details = {"name": source.name, "changed": changed(body)}
+    record(session, principal, "source.update", "data_source", source.id, details, request)
     await session.commit()
     return await service.describe(session, source)
 
@@ -92,9 +97,13 @@ async def update(
 @router.delete(
     "/{source_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="data_sources_delete"
 )
-async def delete(source_id: uuid.UUID, principal: DataWrite, session: Session) -> Response:
+async def delete(
+    source_id: uuid.UUID, request: Request, principal: DataWrite, session: Session
+) -> Response:
     """Disconnect a source: its documents, chunks and run history go with it."""
     source = await service.DataSourceRepository(session, principal.organization_id).get(source_id)
+    details = {"name": source.name, "type": source.type}
+    record(session, principal, "source.delete", "data_source", source.id, details, request)
     await session.delete(source)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -103,10 +112,14 @@ async def delete(source_id: uuid.UUID, principal: DataWrite, session: Session) -
 @router.post(
     "/{source_id}/sync", status_code=status.HTTP_202_ACCEPTED, operation_id="data_sources_sync"
 )
-async def sync(source_id: uuid.UUID, principal: DataWrite, session: Session) -> SyncRunOut:
+async def sync(
+    source_id: uuid.UUID, request: Request, principal: DataWrite, session: Session
+) -> SyncRunOut:
     """Sync now; if a sync of this source is already queued or running, that run is returned."""
     source = await service.DataSourceRepository(session, principal.organization_id).get(source_id)
     run = await service.request_sync(session, source, "manual")
+    details = {"name": source.name, "run_id": run.id}
+    record(session, principal, "source.sync", "data_source", source.id, details, request)
     await session.commit()
     return SyncRunOut.model_validate(run)
 

@@ -25,6 +25,7 @@ from ragaas.errors import AppError
 from ragaas.models import DataSource, Document, SyncRun, SyncStatus
 from ragaas.notifications import events
 from ragaas.runtime import Runtime
+from ragaas.security.egress import EgressPolicy
 from ragaas.sources import config as source_config
 from ragaas.sources.connectors.base import (
     Connector,
@@ -49,7 +50,10 @@ class SyncFailed(Exception):
 
 def build_context(runtime: Runtime) -> BuildContext:
     return BuildContext(
-        folder_roots=list(runtime.settings.source_folder_roots), own_database_url=runtime.url
+        folder_roots=list(runtime.settings.source_folder_roots),
+        own_database_url=runtime.url,
+        egress=EgressPolicy.from_settings(runtime.settings),  # SSRF guard (security/egress.py)
+        query_timeout_seconds=runtime.settings.source_query_timeout_seconds,
     )
 
 

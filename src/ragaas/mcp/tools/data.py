@@ -20,6 +20,7 @@ from ragaas.mcp.calls import tool_call
 from ragaas.mcp.fetch import fetch
 from ragaas.mcp.schemas import Deleted, Ingested, Reindexed, SyncRequested
 from ragaas.models import Document, DocumentStatus
+from ragaas.security.egress import EgressPolicy
 from ragaas.sources import service as sources
 from ragaas.sources.schemas import SyncRunOut
 
@@ -104,7 +105,8 @@ def register(box: Toolbox) -> None:
         """Fetch a URL (HTML, text, Markdown, PDF or DOCX) and add it to the knowledge base;
         ingesting the same URL again replaces the document when its content changed."""
         async with tool_call(services) as call:
-            fetched = await fetch(url, services.settings.max_upload_bytes)
+            egress = EgressPolicy.from_settings(services.settings)  # SSRF guard
+            fetched = await fetch(url, services.settings.max_upload_bytes, egress)
             upload = documents.Upload(
                 data=fetched.data,
                 title=title,

@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from ragaas.security.egress import EgressPolicy
 from ragaas.sources.connectors.base import (
     BuildContext,
     ConnectorError,
@@ -314,14 +315,18 @@ def _where(url: httpx.URL | str) -> str:
 class ApiConnector:
     incremental = False
 
-    def __init__(self, config: ApiConfig) -> None:
+    def __init__(self, config: ApiConfig, egress: EgressPolicy | None = None) -> None:
         self.config = config
         self.origin = _origin(httpx.URL(config.url))
+        self.egress = egress or EgressPolicy()  # SSRF guard: every connection is checked
 
     async def items(self, state: SyncState) -> AsyncIterator[Event]:
         seen: set[str] = set()
         async with httpx.AsyncClient(
-            timeout=self.config.timeout, follow_redirects=False, **self._auth()
+            timeout=self.config.timeout,
+            follow_redirects=False,
+            transport=self.egress.transport(),  # pinned, checked addresses (security/egress.py)
+            **self._auth(),
         ) as client:
             async for page, records in self._pages(client):
                 for index, record in enumerate(records, start=1):
@@ -533,7 +538,8 @@ def _datetime(value: Any) -> datetime | None:
 
 
 def _build(config: ApiConfig, ctx: BuildContext) -> ApiConnector:
-    return ApiConnector(config)
+    ctx.egress.check_static(config.url)  # an IP literal or localhost: a 422 on create
+    return ApiConnector(config, ctx.egress)
 
 
 CONNECTOR_TYPE = ConnectorType("api", ApiConfig, _build, "records of an HTTP JSON API")

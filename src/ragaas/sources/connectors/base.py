@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from ragaas.security.egress import EgressPolicy
+
 
 class ConnectorError(Exception):
     """The source cannot be listed (unreachable, refused, misconfigured); safe to show."""
@@ -82,6 +84,9 @@ class BuildContext:
 
     folder_roots: list[Path]
     own_database_url: str
+    # Security (docs/security.md): where connectors may connect, and SQL statements' time limit.
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
+    query_timeout_seconds: float = 300.0
 
 
 @dataclass(frozen=True)

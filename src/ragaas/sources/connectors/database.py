@@ -13,6 +13,8 @@ from sqlalchemy.engine import Connection, CursorResult, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from ragaas.security import sqlguard
+from ragaas.security.egress import EgressPolicy, EgressRefused
 from ragaas.sources.connectors.base import (
     BuildContext,
     ConnectorError,
@@ -47,8 +49,17 @@ class DatabaseConfig(BaseModel):
 class DatabaseConnector:
     incremental = False
 
-    def __init__(self, config: DatabaseConfig, forbidden_urls: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        config: DatabaseConfig,
+        forbidden_urls: Sequence[str] = (),
+        egress: EgressPolicy | None = None,
+        timeout_seconds: float = 300.0,
+    ) -> None:
         self.config = config
+        # Security (docs/security.md): host checked before connecting; read-only + time limit.
+        self.egress = egress or EgressPolicy()
+        self.timeout_seconds = timeout_seconds
         try:
             self.url = make_url(config.url.get_secret_value())
         except ArgumentError as exc:
@@ -56,12 +67,18 @@ class DatabaseConnector:
         for other in forbidden_urls:
             if same_database(self.url.render_as_string(hide_password=False), other):
                 raise ValueError("url points at Ragaas's own database")
+        sqlguard.check_static(self.url, self.egress, "url")
 
     async def items(self, state: SyncState) -> AsyncIterator[Event]:
+        try:
+            await sqlguard.check_host(self.url, self.egress)
+        except EgressRefused as exc:
+            raise ConnectorError(f"url: {exc}") from None
         engine = create_engine(self.url, poolclass=NullPool)
         connection: Connection | None = None
         try:
             connection = await asyncio.to_thread(engine.connect)
+            await asyncio.to_thread(sqlguard.begin_read_only, connection, self.timeout_seconds)
             result = await asyncio.to_thread(self._execute, connection)
             try:
                 columns = list(result.keys())
@@ -72,7 +89,8 @@ class DatabaseConnector:
             finally:
                 await asyncio.to_thread(result.close)
         except SQLAlchemyError as exc:
-            raise ConnectorError(f"database error: {first_line(exc)}") from exc
+            why = sqlguard.timed_out(exc, self.timeout_seconds) or first_line(exc)
+            raise ConnectorError(f"database error: {why}") from exc
         finally:
             if connection is not None:
                 await asyncio.to_thread(connection.close)
@@ -116,7 +134,7 @@ class DatabaseConnector:
 
 
 def _build(config: DatabaseConfig, ctx: BuildContext) -> DatabaseConnector:
-    return DatabaseConnector(config, [ctx.own_database_url])
+    return DatabaseConnector(config, [ctx.own_database_url], ctx.egress, ctx.query_timeout_seconds)
 
 
 CONNECTOR_TYPE = ConnectorType("database", DatabaseConfig, _build, "rows of a SQL query")

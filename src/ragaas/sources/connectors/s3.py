@@ -31,6 +31,7 @@ from botocore.exceptions import (
 )
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
+from ragaas.security.egress import EgressPolicy, EgressRefused
 from ragaas.sources.connectors.base import (
     BuildContext,
     ConnectorError,
@@ -165,11 +166,17 @@ class S3Connector:
 
     incremental = False
 
-    def __init__(self, config: S3Config) -> None:
+    def __init__(self, config: S3Config, egress: EgressPolicy | None = None) -> None:
         self.config = config
         self.match = glob_regex(config.pattern)
+        self.egress = egress or EgressPolicy()
 
     async def items(self, state: SyncState) -> AsyncIterator[Event]:
+        if self.config.endpoint_url:  # SSRF guard: resolve and check it before boto3 connects
+            try:
+                await self.egress.check_url(self.config.endpoint_url)
+            except EgressRefused as exc:
+                raise ConnectorError(f"endpoint_url: {exc}") from None
         client = await asyncio.to_thread(self._client)
         try:
             token: str | None = None
@@ -314,7 +321,9 @@ def _first_line(text: str) -> str:
 
 
 def _build(config: S3Config, ctx: BuildContext) -> S3Connector:
-    return S3Connector(config)
+    if config.endpoint_url:
+        ctx.egress.check_static(config.endpoint_url, "endpoint_url")  # a 422 on create
+    return S3Connector(config, ctx.egress)
 
 
 CONNECTOR_TYPE = ConnectorType(

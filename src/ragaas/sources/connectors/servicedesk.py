@@ -32,6 +32,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.expression import TableClause
 
+from ragaas.security import sqlguard
+from ragaas.security.egress import EgressPolicy, EgressRefused
 from ragaas.sources.connectors.base import (
     BuildContext,
     ConnectorError,
@@ -221,12 +223,22 @@ class _Queries:
 class ServiceDeskConnector:
     incremental = True
 
-    def __init__(self, config: ServiceDeskConfig, forbidden_urls: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        config: ServiceDeskConfig,
+        forbidden_urls: Sequence[str] = (),
+        egress: EgressPolicy | None = None,
+        timeout_seconds: float = 300.0,
+    ) -> None:
         self.config = config
         self.url: URL = make_url(config.connection.get_secret_value())  # checked by the model
         for other in forbidden_urls:
             if same_database(self.url.render_as_string(hide_password=False), other):
                 raise ValueError("connection points at Ragaas's own database")
+        # Security (docs/security.md): host checked before connecting; read-only + time limit.
+        self.egress = egress or EgressPolicy()
+        self.timeout_seconds = timeout_seconds
+        sqlguard.check_static(self.url, self.egress, "connection")
         self.queries = _Queries(config.table_mappings)
         self.zone = _zone(config.table_mappings.timezone)
         comments = config.table_mappings.comments
@@ -243,10 +255,15 @@ class ServiceDeskConnector:
         unchanged_setup = state.cursor == fingerprint
         cutoff = _cutoff(state.since, self.zone) if state.since and unchanged_setup else None
         state.next_cursor = fingerprint
+        try:
+            await sqlguard.check_host(self.url, self.egress)
+        except EgressRefused as exc:
+            raise ConnectorError(f"connection: {exc}") from None
         engine = self._engine()
         connection: Connection | None = None
         try:
             connection = await asyncio.to_thread(engine.connect)
+            await asyncio.to_thread(sqlguard.begin_read_only, connection, self.timeout_seconds)
             await asyncio.to_thread(self._set_session_zone, connection, cutoff)
             yielded: set[str] = set()
             after: Any = None
@@ -261,7 +278,8 @@ class ServiceDeskConnector:
             for external_id in sorted(gone):
                 yield Deleted(external_id)
         except SQLAlchemyError as exc:
-            raise ConnectorError(f"service desk database error: {first_line(exc)}") from exc
+            why = sqlguard.timed_out(exc, self.timeout_seconds) or first_line(exc)
+            raise ConnectorError(f"service desk database error: {why}") from exc
         finally:
             if connection is not None:
                 await asyncio.to_thread(connection.close)
@@ -386,7 +404,9 @@ def _offset(delta: timedelta) -> str:
 
 
 def _build(config: ServiceDeskConfig, ctx: BuildContext) -> ServiceDeskConnector:
-    return ServiceDeskConnector(config, [ctx.own_database_url])
+    return ServiceDeskConnector(
+        config, [ctx.own_database_url], ctx.egress, ctx.query_timeout_seconds
+    )
 
 
 CONNECTOR_TYPE = ConnectorType(

@@ -35,6 +35,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
+from ragaas.security.egress import EgressPolicy
 from ragaas.sources.connectors.base import (
     BuildContext,
     ConnectorError,
@@ -296,8 +297,9 @@ class _Paths:
 class SharePointConnector:
     incremental = True
 
-    def __init__(self, config: SharePointConfig) -> None:
+    def __init__(self, config: SharePointConfig, egress: EgressPolicy | None = None) -> None:
         self.config = config
+        self.egress = egress or EgressPolicy()  # SSRF guard: every connection is checked
         self.folder = config.folder.casefold()
         self.pattern = config.pattern.casefold()
         scope = [config.graph_base_url, config.drive_id, config.site_id, config.folder]
@@ -306,7 +308,11 @@ class SharePointConnector:
 
     async def items(self, state: SyncState) -> AsyncIterator[Event]:
         timeout = httpx.Timeout(30.0, read=120.0)
-        async with httpx.AsyncClient(timeout=timeout, headers={"User-Agent": "ragaas"}) as http:
+        async with httpx.AsyncClient(
+            timeout=timeout,
+            headers={"User-Agent": "ragaas"},
+            transport=self.egress.transport(),  # pinned, checked addresses, every redirect hop
+        ) as http:
             graph = _Graph(self.config, http)
             try:
                 async for event in self._sync(graph, state):
@@ -548,7 +554,9 @@ def _datetime(value: Any) -> datetime | None:
 
 
 def _build(config: SharePointConfig, ctx: BuildContext) -> SharePointConnector:
-    return SharePointConnector(config)
+    ctx.egress.check_static(config.graph_base_url, "graph_base_url")  # a 422 on create
+    ctx.egress.check_static(config.login_base_url, "login_base_url")
+    return SharePointConnector(config, ctx.egress)
 
 
 CONNECTOR_TYPE = ConnectorType(

@@ -1,0 +1,1 @@
+"""Certificates: the private CA and the server/client certificates for internal mTLS."""

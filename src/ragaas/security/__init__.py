@@ -1,0 +1,1 @@
+"""Security guards shared by connectors, webhooks and tools."""
