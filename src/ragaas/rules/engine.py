@@ -136,11 +136,15 @@ class RuleEngine:
 
     async def run(self, stage: Stage, state: QueryState, resolve_config: ConfigResolver) -> None:
         """Apply this stage's rules to ``state`` (stops at a block)."""
+        # The context (PII scan, config dump) is built once per stage, and again only after an
+        # action changed the state the later rules see.
+        context: dict[str, Any] | None = None
         for rule in self.rules:
             if rule.stage != stage.value or state.blocked is not None:
                 continue
+            context = context or state.context(stage)
             try:
-                holds = evaluate(rule.condition, state.context(stage))
+                holds = evaluate(rule.condition, context)
             except ConditionError as exc:
                 state.errors.append({"rule_id": str(rule.id), "name": rule.name, "error": str(exc)})
                 continue
@@ -149,6 +153,7 @@ class RuleEngine:
                 detail = await _apply(action, stage, state, resolve_config)
                 fired = {"rule_id": str(rule.id), "name": rule.name, "type": rule.type}
                 state.fired.append({**fired, "stage": stage.value, "action": action.type, **detail})
+                context = None
 
 
 async def _apply(
