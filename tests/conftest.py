@@ -12,6 +12,8 @@ import json
 import os
 import secrets
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -159,6 +161,43 @@ class Tenant:
 
 
 TenantFactory = Callable[..., Awaitable[Tenant]]
+
+
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def running_serve(env: dict[str, str], folder: Path) -> Iterator[tuple[str, Path]]:
+    """A real ``ragaas serve`` subprocess with ``env``, logging into ``folder``; yields its URL
+    (once /ready answers) and the log file, and stops it afterwards."""
+    url = f"http://127.0.0.1:{free_port()}"
+    log = folder / "serve.log"
+    command = [sys.executable, "-m", "ragaas.cli.main", "serve", "--port", url.rsplit(":", 1)[1]]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, cwd=folder, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"ragaas serve exited early:\n{log.read_text()}")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"ragaas serve did not become ready:\n{log.read_text()}")
+            time.sleep(0.3)
+        yield url, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def server_env(settings: Settings) -> dict[str, str]:

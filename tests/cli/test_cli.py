@@ -9,10 +9,6 @@ import json
 import os
 import re
 import secrets
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -40,7 +36,7 @@ from ragaas.runtime import Runtime
 from ragaas.settings import Settings
 from ragaas.sources import config as source_config
 from ragaas.sources import crypto
-from tests.conftest import Tenant, server_env
+from tests.conftest import Tenant, free_port, running_serve, server_env
 
 Invoke = Callable[..., Awaitable[Result]]
 PASSWORD = "correct horse battery"
@@ -190,59 +186,17 @@ async def test_migrate_is_idempotent(cli: Invoke, database_url: str) -> None:
 # --- ingest, search and ask over HTTP ----------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"ragaas serve exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"ragaas serve did not become ready:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real ``ragaas serve`` process (API + in-process worker) on the test database."""
-    assert settings.jwt_secret is not None
-    url = f"http://127.0.0.1:{_free_port()}"
     env = {
         **os.environ,
         **server_env(settings),
-        "RAGAAS_DATABASE_URL": settings.database_url or "",
-        "RAGAAS_DATA_DIR": str(settings.data_dir),
-        "RAGAAS_JWT_SECRET": settings.jwt_secret.get_secret_value(),
         "RAGAAS_SEED_DEMO": "true",  # must still not seed: the database is a configured one
-        "RAGAAS_LOG_JSON": "false",
-        "RAGAAS_LOG_LEVEL": "WARNING",
-        "RAGAAS_SOURCE_FOLDER_ROOTS": json.dumps([str(r) for r in settings.source_folder_roots]),
     }
-    folder = tmp_path_factory.mktemp("server")
-    log = folder / "serve.log"
-    port = url.rsplit(":", 1)[1]
-    command = [sys.executable, "-m", "ragaas.cli.main", "serve", "--port", port]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, cwd=folder, stdout=out, stderr=out)
-    try:
-        _wait_until_up(url, process, log)
+    with running_serve(env, tmp_path_factory.mktemp("server")) as (url, log):
         assert "Ragaas demo" not in log.read_text()
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _write_corpus(folder: Path) -> None:
@@ -324,7 +278,7 @@ async def test_server_errors_are_one_clear_line(cli: Invoke, server: str) -> Non
 
 
 async def test_unreachable_server_says_so(cli: Invoke) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     result = await cli("search", "anything", "--url", url, "--api-key", "rg_x_y")
     assert result.exit_code == 1
     assert f"cannot connect to {url}: is `ragaas serve` running there?" in result.stderr

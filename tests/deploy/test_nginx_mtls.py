@@ -30,20 +30,13 @@ from fastapi.responses import StreamingResponse
 
 from ragaas.certs.pki import CertPaths, init_mtls, issue_leaf, load_ca, write_private
 from ragaas.settings import Settings
-from tests.conftest import Tenant, serve_in_thread, server_env, wait_for_document
+from tests.conftest import Tenant, free_port, serve_in_thread, server_env, wait_for_document
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = ROOT / "deploy" / "nginx" / "nginx.conf"
 NGINX = "/usr/sbin/nginx"
 WORD_DELAY = 0.4  # seconds between the fake model's words: long enough to see buffering
 REPLY = "Staff park their cars in garage P3 [1]."
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _ensure_nginx() -> str:
@@ -121,16 +114,10 @@ def api(
 ) -> Iterator[str]:
     """``ragaas serve`` over HTTPS that requires a client certificate from the private CA."""
     assert settings.jwt_secret is not None
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         **server_env(settings),
-        "RAGAAS_DATABASE_URL": settings.database_url or "",
-        "RAGAAS_DATA_DIR": str(settings.data_dir),
-        "RAGAAS_JWT_SECRET": settings.jwt_secret.get_secret_value(),
-        "RAGAAS_SEED_DEMO": "false",
-        "RAGAAS_LOG_JSON": "false",
-        "RAGAAS_LOG_LEVEL": "WARNING",
         "RAGAAS_LLM_PROVIDER": "openai",
         "RAGAAS_LLM_BASE_URL": slow_llm,
         "RAGAAS_LLM_MODEL": "slow-model",
@@ -218,7 +205,7 @@ class Nginx:
 def nginx(api: str, pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nginx]:
     binary = _ensure_nginx()
     prefix = tmp_path_factory.mktemp("nginx")
-    http_port, https_port = _free_port(), _free_port()
+    http_port, https_port = free_port(), free_port()
     conf = prefix / "nginx.conf"
     conf.write_text(
         render_nginx_conf(

@@ -11,17 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -29,7 +23,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from ragaas.admin import service as admin_service
 from ragaas.db import make_engine, make_sessionmaker
 from ragaas.settings import Settings
-from tests.conftest import serve_in_thread, server_env
+from tests.conftest import running_serve, serve_in_thread, server_env
 
 LLM_REPLY = "Customers may return a gadget within 45 days [1]."
 BROKEN_MODEL = "broken"
@@ -76,44 +70,14 @@ def sdk_llm_url() -> Iterator[str]:
         yield f"{base}/v1"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"ragaas serve exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"ragaas serve did not become ready:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="session")
 def server(
     settings: Settings, sdk_llm_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A real ``ragaas serve`` process (API + in-process worker) on the test database."""
-    assert settings.jwt_secret is not None
-    url = f"http://127.0.0.1:{free_port()}"
     env = {
         **os.environ,
         **server_env(settings),
-        "RAGAAS_DATABASE_URL": settings.database_url or "",
-        "RAGAAS_DATA_DIR": str(settings.data_dir),
-        "RAGAAS_JWT_SECRET": settings.jwt_secret.get_secret_value(),
-        "RAGAAS_SEED_DEMO": "false",
-        "RAGAAS_LOG_JSON": "false",
-        "RAGAAS_LOG_LEVEL": "WARNING",
-        "RAGAAS_SOURCE_FOLDER_ROOTS": json.dumps([str(r) for r in settings.source_folder_roots]),
         "RAGAAS_LLM_PROVIDER": "openai",
         "RAGAAS_LLM_BASE_URL": sdk_llm_url,
         "RAGAAS_LLM_MODEL": "sdk-model",
@@ -121,21 +85,8 @@ def server(
     }
     for name in ("RAGAAS_URL", "RAGAAS_API_KEY"):
         env.pop(name, None)
-    folder = tmp_path_factory.mktemp("sdk-server")
-    log = folder / "serve.log"
-    port = url.rsplit(":", 1)[1]
-    command = [sys.executable, "-m", "ragaas.cli.main", "serve", "--port", port]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, cwd=folder, stdout=out, stderr=out)
-    try:
-        _wait_until_up(url, process, log)
+    with running_serve(env, tmp_path_factory.mktemp("sdk-server")) as (url, _):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @dataclass(frozen=True)

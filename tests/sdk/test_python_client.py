@@ -31,8 +31,8 @@ from ragaas.client import (
 )
 from ragaas.client._calls import ROUTES
 from ragaas.settings import Settings
-from tests.conftest import serve_in_thread
-from tests.sdk.conftest import BROKEN_MODEL, LLM_REPLY, PASSWORD, Org, free_port
+from tests.conftest import free_port, serve_in_thread
+from tests.sdk.conftest import BROKEN_MODEL, LLM_REPLY, PASSWORD, Org
 
 # Operations of /openapi.json the SDK deliberately leaves out. A new endpoint must be added to the
 # SDK (src/ragaas/client/_calls.py and both clients) or listed here with a reason.

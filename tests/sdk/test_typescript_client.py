@@ -76,8 +76,6 @@ def test_typescript_client_bootstrap_ingest_ask(npm: str, server: str, settings:
     env = {
         **os.environ,
         **server_env(settings),
-        "RAGAAS_DATABASE_URL": settings.database_url or "",
-        "RAGAAS_DATA_DIR": str(settings.data_dir),
     }
     bootstrap = subprocess.run(
         [sys.executable, "-m", "ragaas.cli.main", "admin", "bootstrap", "--org", org,

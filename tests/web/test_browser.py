@@ -8,10 +8,8 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +18,7 @@ import httpx
 import pytest
 
 from ragaas.settings import Settings
+from tests.conftest import running_serve, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -45,13 +44,6 @@ SCREENS = [
 pytestmark = pytest.mark.timeout(900)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _tools() -> str:
     """The node binary, after checking everything the browser test needs is installed."""
     node = shutil.which("node")
@@ -66,35 +58,10 @@ def _tools() -> str:
     return node
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"ragaas serve exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"ragaas serve did not become ready:\n{log.read_text()}")
-
-
-def _env(settings: Settings, sources: Path) -> dict[str, str]:
-    assert settings.jwt_secret is not None
+def _env(settings: Settings) -> dict[str, str]:
     # Nothing of the caller's own Ragaas configuration (an LLM, Redis...) leaks into the server.
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGAAS_")}
-    return {
-        **env,
-        "RAGAAS_DATABASE_URL": settings.database_url or "",
-        "RAGAAS_DATA_DIR": str(settings.data_dir),
-        "RAGAAS_JWT_SECRET": settings.jwt_secret.get_secret_value(),
-        "RAGAAS_SEED_DEMO": "false",
-        "RAGAAS_LOG_JSON": "false",
-        "RAGAAS_LOG_LEVEL": "WARNING",
-        "RAGAAS_SOURCE_FOLDER_ROOTS": json.dumps([str(p) for p in settings.source_folder_roots]),
-        "RAGAAS_EGRESS_ALLOW": json.dumps(settings.egress_allow),
-    }
+    return {**env, **server_env(settings)}
 
 
 @pytest.fixture(scope="module")
@@ -115,22 +82,9 @@ def ui_server(
     settings: Settings, sources: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, dict[str, str]]]:
     """``ragaas serve`` on the test database, serving the built UI at /."""
-    url = f"http://127.0.0.1:{free_port()}"
-    env = _env(settings, sources)
-    folder = tmp_path_factory.mktemp("ui-server")
-    log = folder / "serve.log"
-    command = [sys.executable, "-m", "ragaas.cli.main", "serve", "--port", url.rsplit(":", 1)[1]]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, cwd=folder, stdout=out, stderr=out)
-    try:
-        _wait_until_up(url, process, log)
+    env = _env(settings)
+    with running_serve(env, tmp_path_factory.mktemp("ui-server")) as (url, _):
         yield url, env
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _bootstrap(env: dict[str, str], email: str | None = None) -> dict[str, str]:
