@@ -7,6 +7,9 @@ import asyncio
 import httpx
 from sqlalchemy import text
 
+from ragaas.ingestion.embedding import mark_ready
+from ragaas.ingestion.pipeline import begin_processing
+from ragaas.models import Document
 from ragaas.runtime import Runtime
 from tests.conftest import Tenant, wait_for_document
 
@@ -54,3 +57,26 @@ async def test_plain_sql_insert_is_embedded_and_searchable(
         headers=tenant.headers,
     )
     assert found.json()["results"][0]["content"].startswith("Penguins")
+
+
+async def test_a_reingested_document_is_not_ready_before_its_new_chunks_exist(
+    client: httpx.AsyncClient, tenant: Tenant, runtime: Runtime
+) -> None:
+    """The embedding jobs' ready sweep runs at any time; between the commit that marks a
+    document processing and the one that replaces its chunks, the old chunks (all embedded)
+    must not make it ready again (seen as a flaky sync test: ready, but still the old text)."""
+    created = await client.post(
+        "/v1/documents",
+        json={"title": "Invoices", "text": "Invoices are under Billing."},
+        headers=tenant.headers,
+    )
+    doc_id = (await wait_for_document(client, tenant.headers, created.json()["id"]))["id"]
+    async with runtime.sessionmaker() as session:
+        doc = await session.get(Document, doc_id)
+        assert doc is not None
+        begin_processing(doc)  # what ingest_document commits before parsing the new content
+        await session.commit()
+        await mark_ready(session, None)  # a concurrent embedding job's final sweep
+        await session.commit()
+        await session.refresh(doc)
+        assert doc.status == "processing"

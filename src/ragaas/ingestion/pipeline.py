@@ -38,7 +38,7 @@ async def ingest_document(runtime: Runtime, document_id: uuid.UUID) -> None:
         doc = await session.get(Document, document_id)
         if doc is None:
             return  # deleted before the job ran
-        doc.status, doc.error = DocumentStatus.PROCESSING, None
+        begin_processing(doc)
         await session.commit()
         try:
             data = await runtime.blobs.get(doc.blob_key)
@@ -54,6 +54,13 @@ async def ingest_document(runtime: Runtime, document_id: uuid.UUID) -> None:
             return
         await _replace_chunks(session, doc, result)
         await session.commit()
+
+
+def begin_processing(doc: Document) -> None:
+    """Mark the document as being (re-)ingested. Its chunk count goes to 0 until the new chunks
+    are written: the embedding jobs mark a document ready only when it has chunks and all have
+    vectors, and the old chunks of a re-ingested document all have vectors already."""
+    doc.status, doc.error, doc.chunk_count = DocumentStatus.PROCESSING, None, 0
 
 
 async def mark_failed(session: AsyncSession, doc: Document, reason: str) -> None:
