@@ -21,6 +21,7 @@ from ragaas.mcp.services import Services
 from ragaas.observability import install_observability
 from ragaas.retrieval.service import make_searcher
 from ragaas.runtime import Runtime, build_runtime
+from ragaas.security.bodylimit import BodyLimitMiddleware
 from ragaas.settings import Settings, get_settings
 from ragaas.webui import mount_web_ui
 
@@ -54,7 +55,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     install_error_handlers(app)
     app.include_router(router)
-    app.add_middleware(RateLimitMiddleware)  # RAGAAS_RATE_LIMIT_PER_MINUTE, counted in Redis
+    # Body size limits inside the rate limit, so a refused caller's body is never read.
+    app.add_middleware(BodyLimitMiddleware)  # RAGAAS_MAX_REQUEST_BODY_BYTES, docs/security.md
+    app.add_middleware(RateLimitMiddleware)  # RAGAAS_(ORG_)RATE_LIMIT_PER_MINUTE, GCRA
     install_observability(app, settings)  # /metrics, request metrics, tracing: docs/operations.md
     # The MCP server over streamable HTTP (docs/mcp.md), authenticated like the REST API.
     app.router.routes.append(Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"]))

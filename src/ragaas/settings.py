@@ -199,8 +199,8 @@ class Settings(BaseSettings):
 
     redis_url: str | None = Field(
         default=None,
-        description="redis://host:6379/0 for the shared cache and rate limits; unset: in-process "
-        "query-vector cache only, no rate limits.",
+        description="redis://host:6379/0 for the shared cache, rate limits and login throttling; "
+        "unset: in-process query-vector cache and per-replica rate limits.",
     )
     search_cache_ttl_seconds: int = Field(
         default=300, ge=0, description="Lifetime of a cached search result (0: not cached)."
@@ -209,7 +209,22 @@ class Settings(BaseSettings):
         default=86400, ge=0, description="Lifetime of a cached query vector in Redis (0: not)."
     )
     rate_limit_per_minute: int = Field(
-        default=0, ge=0, description="Requests per minute per API key or user (0: unlimited)."
+        default=0,
+        ge=0,
+        description="Requests per minute per API key or user (0: unlimited); a burst of this "
+        "many, then one every 60/N s. Counted in Redis when configured, else per replica.",
+    )
+    org_rate_limit_per_minute: int = Field(
+        default=0,
+        ge=0,
+        description="Requests per minute per organisation, all its keys and users together "
+        "(0: unlimited).",
+    )
+    max_request_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body except document uploads (413 above); uploads and "
+        "MCP calls may carry up to max_upload_bytes.",
     )
 
     def effective_llm_provider(self) -> str:
