@@ -56,7 +56,8 @@ from ragaas.db import libpq_url
 from ragaas.evaluation.beir import read_corpus, read_queries
 from ragaas.models import Organization, User
 from ragaas.retrieval import repository
-from ragaas.retrieval.fusion import reciprocal_rank_fusion
+from ragaas.retrieval.fusion import convex_fusion
+from ragaas.retrieval.lexical_index import LexicalIndexes
 from ragaas.retrieval.schemas import SearchFilters
 from ragaas.runtime import Runtime, build_runtime
 from ragaas.settings import Settings
@@ -332,8 +333,21 @@ async def embed_query(runtime: Runtime, query: str, stages: Stages) -> list[floa
     return vector
 
 
+async def lexical_candidates(
+    indexes: LexicalIndexes, session: AsyncSession, org_id: uuid.UUID, query: str, depth: int
+) -> list[tuple[int, float]]:
+    """BM25 candidates as ``Searcher`` gets them: the in-memory index, else the SQL."""
+    found = await indexes.candidates(
+        session, org_id, query, depth, repository.BM25_K1, repository.BM25_B
+    )
+    if found is not None:
+        return found
+    return await repository.lexical_candidates(session, org_id, query, SearchFilters(), depth)
+
+
 async def search_once(
     runtime: Runtime,
+    indexes: LexicalIndexes,
     session: AsyncSession,
     org_id: uuid.UUID,
     query: str,
@@ -346,16 +360,14 @@ async def search_once(
     pending = None
     if vector is None:  # cold: the embedding overlaps the BM25 query, as in Searcher.search
         pending = asyncio.ensure_future(embed_query(runtime, query, stages))
-    lex = repository.lexical_candidates(session, org_id, query, filters, depth)
+    lex = lexical_candidates(indexes, session, org_id, query, depth)
     lexical = await timed(stages, "lexical_ms", lex)
     if pending is not None:
         vector = await pending
     assert vector is not None
     dns = repository.dense_candidates(session, org_id, vector, filters, depth)
     dense = await timed(stages, "dense_ms", dns)
-    ranked = reciprocal_rank_fusion(
-        [[cid for cid, _ in dense], [cid for cid, _ in lexical]], k=runtime.settings.rrf_k
-    )
+    ranked = convex_fusion(dense, lexical, runtime.settings.hybrid_lexical_weight)
     ids = [cid for cid, _ in ranked[:TOP_K]]
     await timed(stages, "hydrate_ms", repository.hydrate(session, org_id, ids))
     await session.rollback()  # ends the transaction, as the request's commit does
@@ -386,7 +398,7 @@ async def run_clients(
 
 
 async def serial_parts(
-    runtime: Runtime, org_id: uuid.UUID, claims: list[str]
+    runtime: Runtime, indexes: LexicalIndexes, org_id: uuid.UUID, claims: list[str]
 ) -> tuple[list[Stages], list[list[float]]]:
     """Per claim, one after the other: the embedding alone, then the SQL alone (warm path)."""
     samples: list[Stages] = []
@@ -395,7 +407,7 @@ async def serial_parts(
         for n, claim in enumerate(claims):
             stages: Stages = {}
             vector = await embed_query(runtime, cold_query(claim, 900_000_000 + n), stages)
-            sql = await search_once(runtime, session, org_id, claim, vector)
+            sql = await search_once(runtime, indexes, session, org_id, claim, vector)
             sql["sql_ms"] = sql.pop("total_ms")
             samples.append({**stages, **sql, "sum_ms": stages["embed_ms"] + sql["sql_ms"]})
             vectors.append(vector)
@@ -407,6 +419,7 @@ class Bare:
     """The bare searches of one organisation: its claims and their (cached) vectors."""
 
     runtime: Runtime
+    indexes: LexicalIndexes
     org_id: uuid.UUID
     claims: list[str]
     vectors: list[list[float]]
@@ -423,7 +436,7 @@ class Bare:
     async def _search(
         self, query: str, vector: list[float] | None, session: AsyncSession
     ) -> Stages:
-        return await search_once(self.runtime, session, self.org_id, query, vector)
+        return await search_once(self.runtime, self.indexes, session, self.org_id, query, vector)
 
 
 def summarize(samples: list[Stages]) -> dict[str, dict[str, float]]:
@@ -639,6 +652,18 @@ GROUP BY t.key
 """
 
 
+async def wait_for_memory_index(client: httpx.AsyncClient, claims: list[str]) -> None:
+    """Until the server answers BM25 from its in-memory index (built in the background)."""
+    for n in range(600):
+        metrics = (await client.get("/metrics")).text
+        if 'ragaas_lexical_index_searches_total{path="memory"}' in metrics:
+            return
+        body = {"query": claims[n % len(claims)], "top_k": TOP_K}
+        (await client.post("/v1/search", json=body)).raise_for_status()
+        await asyncio.sleep(0.5)
+    raise RuntimeError("the server's in-memory BM25 index was not ready after 300 s")
+
+
 async def server_stages(
     runtime: Runtime, org_id: uuid.UUID, since: datetime, until: datetime
 ) -> dict[str, dict[str, float]]:
@@ -710,8 +735,19 @@ async def measure_size(
     busy = await wait_for_quiet(args.wait_quiet, console)
     console.print(f"  machine {busy:.0%} busy before measuring")
     mine = claims[: args.bare_queries]
-    parts, vectors = await serial_parts(runtime, tenant.organization_id, mine)
-    bare = Bare(runtime, tenant.organization_id, mine, vectors)
+    settings = runtime.settings
+    indexes = LexicalIndexes(
+        libpq_url(runtime.url),
+        settings.lexical_index_min_chunks,
+        settings.lexical_index_max_postings,
+    )
+    in_memory = 0 < settings.lexical_index_min_chunks <= tenant.size
+    if in_memory:
+        started = time.perf_counter()
+        await indexes.refresh(tenant.organization_id)
+        console.print(f"  in-memory BM25 index built in {time.perf_counter() - started:.1f} s")
+    parts, vectors = await serial_parts(runtime, indexes, tenant.organization_id, mine)
+    bare = Bare(runtime, indexes, tenant.organization_id, mine, vectors)
     result: dict[str, Any] = {"load": tenant.load, "busy_before": busy}
     result["bare"] = {"serial": summarize(parts)}
     port = args.port or free_port()
@@ -724,6 +760,8 @@ async def measure_size(
         httpx.AsyncClient(base_url=setup.url, headers=auth, timeout=120) as client,
     ):
         await warm_up(client, claims, WARMUP_REQUESTS)
+        if in_memory:
+            await wait_for_memory_index(client, claims)
         result["probes"] = await probes(setup)
         cold_bare, points = await sweep(bare, setup, args.clients, "cold", console)
         result["prime_seconds"] = await prime_cache(client, claims)

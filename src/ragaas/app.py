@@ -38,10 +38,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         rt = runtime if runtime is not None else await asyncio.to_thread(build_runtime, settings)
         _attach(app, rt)
         worker = await _start_worker(rt) if settings.workers_in_process else None
+        preload = asyncio.create_task(_preload_lexical(app, rt))
         try:
             async with mcp.running(_mcp_services(app)):
                 yield
         finally:
+            preload.cancel()
             if worker is not None:
                 await _stop_worker(rt, worker)
             if runtime is None:
@@ -73,6 +75,18 @@ def _attach(app: FastAPI, rt: Runtime) -> None:
     state.jwt_secret = rt.settings.resolved_jwt_secret()
     state.searcher = make_searcher(rt)
     state.answerer = Answerer(state.searcher, rt.chat_model, rt.settings)
+
+
+async def _preload_lexical(app: FastAPI, rt: Runtime) -> None:
+    """Large organisations' in-memory BM25 indexes, built in the background at start."""
+    indexes = app.state.searcher.lexical_index
+    if indexes is None:
+        return
+    try:
+        async with rt.sessionmaker() as session:
+            await indexes.preload(session)
+    except Exception:  # the SQL keeps answering; searches rebuild on demand
+        log.exception("preloading the in-memory BM25 indexes failed")
 
 
 def _mcp_services(app: FastAPI) -> Services:

@@ -96,6 +96,19 @@ class Settings(BaseSettings):
         default=0.5, ge=0.0, le=1.0, description="BM25's weight in zscore fusion (dense: 1 - it)."
     )
     rrf_k: int = Field(default=60, description="Reciprocal rank fusion constant (rrf fusion).")
+    lexical_index_min_chunks: int = Field(
+        default=10_000,
+        ge=0,
+        description="Organisations with at least this many chunks get an in-memory copy of their "
+        "BM25 postings in each API process (exact; rebuilt in the background after every index "
+        "change, the SQL answering meanwhile). 0: never.",
+    )
+    lexical_index_max_postings: int = Field(
+        default=30_000_000,
+        ge=0,
+        description="Postings all in-memory BM25 indexes of a process may hold together (~12 bytes "
+        "each; 100k chunks ~ 5M postings); the least recently searched are dropped beyond it.",
+    )
 
     rerank_provider: Literal["none", "local", "http"] = Field(
         default="none",

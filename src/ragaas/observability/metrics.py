@@ -81,6 +81,16 @@ QUERY_EMBEDDING_CACHE = Counter(
     "Query-vector lookups: hit (in-process memory or Redis) or miss (embedded).",
     ["result"],
 )
+LEXICAL_INDEX_SEARCHES = Counter(
+    "ragaas_lexical_index_searches_total",
+    "BM25 candidate lookups: answered from the in-memory index (memory) or by the SQL (sql).",
+    ["path"],
+)
+LEXICAL_INDEX_BUILD_SECONDS = Histogram(
+    "ragaas_lexical_index_build_seconds",
+    "Time to (re)build an organisation's in-memory BM25 index.",
+    buckets=_JOB_BUCKETS,
+)
 SEARCH_CACHE = Counter(
     "ragaas_search_cache_total", "Search-result cache lookups in Redis: hit or miss.", ["result"]
 )

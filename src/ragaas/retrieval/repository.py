@@ -81,6 +81,8 @@ GROUP BY p.chunk_id
 ORDER BY score DESC, p.chunk_id
 LIMIT :n
 """
+BM25_K1 = 1.2
+BM25_B = 0.75
 _FILTER_JOIN = "JOIN chunks c ON c.id = p.chunk_id JOIN documents d ON d.id = c.document_id"
 
 
@@ -90,8 +92,8 @@ async def lexical_candidates(
     query: str,
     filters: SearchFilters,
     limit: int,
-    k1: float = 1.2,
-    b: float = 0.75,
+    k1: float = BM25_K1,
+    b: float = BM25_B,
 ) -> list[tuple[int, float]]:
     """Chunks ranked by BM25 over the query's terms (OR semantics), best first."""
     params: dict[str, Any] = {"org": organization_id, "q": query, "n": limit, "k1": k1, "b": b}

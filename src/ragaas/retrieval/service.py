@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ragaas.cache.search import SearchResultCache, digest
 from ragaas.cache.vectors import SharedQueryVectors
 from ragaas.configs.schemas import RagParams
+from ragaas.db import libpq_url
 from ragaas.observability import metrics
 from ragaas.providers.embeddings.base import Embedder
 from ragaas.providers.rerank.base import Reranker, RerankError
 from ragaas.retrieval import repository
 from ragaas.retrieval.fusion import convex_fusion, reciprocal_rank_fusion
+from ragaas.retrieval.lexical_index import LexicalIndexes
 from ragaas.retrieval.schemas import SearchFilters, SearchMode, SearchResult
 from ragaas.runtime import Runtime
 
@@ -81,6 +83,7 @@ class Searcher:
     rerank_timeout: float = 2.0
     results_cache: SearchResultCache | None = None
     config_digest: str = ""  # the RAG configuration's parameters, for the result cache's keys
+    lexical_index: LexicalIndexes | None = None  # in-memory BM25 for large organisations
 
     def tuned(self, params: RagParams) -> Searcher:
         """This searcher with a configuration's retrieval parameters (unset ones unchanged)."""
@@ -156,11 +159,11 @@ class Searcher:
         if mode is SearchMode.HYBRID:
             # The lexical SQL does not need the query vector: overlap it with the embedding.
             vector_task = asyncio.ensure_future(self._timed_embed(query, timings))
-            lex = repository.lexical_candidates(session, organization_id, query, filters, depth)
+            lex = self._lexical(session, organization_id, query, filters, depth)
             lexical = await _timed(timings, "lexical_ms", lex)
             vector = await vector_task
         elif mode is SearchMode.LEXICAL:
-            lex = repository.lexical_candidates(session, organization_id, query, filters, depth)
+            lex = self._lexical(session, organization_id, query, filters, depth)
             lexical = await _timed(timings, "lexical_ms", lex)
         else:
             vector = await self._timed_embed(query, timings)
@@ -178,6 +181,23 @@ class Searcher:
             await self._rerank(query, outcome, self.reranker)
         outcome.results = outcome.results[:top_k]
         return outcome
+
+    async def _lexical(
+        self,
+        session: AsyncSession,
+        organization_id: uuid.UUID,
+        query: str,
+        filters: SearchFilters,
+        limit: int,
+    ) -> list[tuple[int, float]]:
+        """BM25 candidates: from the in-memory index when it is current and nothing filters."""
+        if self.lexical_index is not None and filters == SearchFilters():
+            found = await self.lexical_index.candidates(
+                session, organization_id, query, limit, repository.BM25_K1, repository.BM25_B
+            )
+            if found is not None:
+                return found
+        return await repository.lexical_candidates(session, organization_id, query, filters, limit)
 
     async def _rerank(self, query: str, outcome: SearchOutcome, reranker: Reranker) -> None:
         head = outcome.results[: self.rerank_depth]
@@ -263,6 +283,15 @@ def make_searcher(runtime: Runtime) -> Searcher:
         results_cache=(
             SearchResultCache(link, settings.search_cache_ttl_seconds)
             if link is not None and settings.search_cache_ttl_seconds > 0
+            else None
+        ),
+        lexical_index=(
+            LexicalIndexes(
+                libpq_url(runtime.url),
+                settings.lexical_index_min_chunks,
+                settings.lexical_index_max_postings,
+            )
+            if settings.lexical_index_min_chunks > 0
             else None
         ),
     )
