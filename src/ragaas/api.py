@@ -16,6 +16,7 @@ from ragaas.openai_compat import endpoints as openai_compat
 from ragaas.retrieval import endpoints as retrieval
 from ragaas.rules import endpoints as rules
 from ragaas.sources import endpoints as sources
+from ragaas.sso import endpoints as sso
 
 router = APIRouter()
 for module in (
@@ -33,5 +34,6 @@ for module in (
     analytics,
     alerts,
     audit,
+    sso,
 ):
     router.include_router(module.router)

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     )
     access_token_minutes: int = Field(default=15, description="Lifetime of an access token.")
     refresh_token_days: int = Field(default=14, description="Lifetime of a refresh token.")
+    public_url: str | None = Field(
+        default=None,
+        description="The URL users reach the server at, e.g. https://rag.example.com (behind a "
+        "proxy): the SSO callback is <public_url>/v1/auth/oidc/callback. Unset: taken from "
+        "each request.",
+    )
 
     embedding_provider: Literal["local", "openai"] = Field(
         default="local",

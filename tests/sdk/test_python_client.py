@@ -40,6 +40,8 @@ OPENAI_SDK = "OpenAI-compatible: use the openai package with base_url=<server>/v
 NOT_COVERED: dict[str, str] = {  # operation id -> why
     "openai_chat_completions": OPENAI_SDK,
     "openai_models": OPENAI_SDK,
+    "auth_oidc_login": "a browser navigation to the identity provider (docs/sso.md)",
+    "auth_oidc_callback": "the identity provider sends the browser there (docs/sso.md)",
 }
 
 REFUNDS = (

@@ -942,6 +942,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sso/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Providers
+         * @description The organisation's identity providers, secrets masked (admins only).
+         */
+        get: operations["sso_providers_list"];
+        put?: never;
+        /**
+         * Create Provider
+         * @description Configure an OpenID Connect provider for the organisation (admins only).
+         */
+        post: operations["sso_providers_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sso/providers/{provider_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Provider
+         * @description One identity provider (admins only).
+         */
+        get: operations["sso_providers_get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Provider
+         * @description Remove an identity provider; its users stay, and sign in with a password if they have one.
+         */
+        delete: operations["sso_providers_delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Provider
+         * @description Change an identity provider: mapping, domains, secret, enabled… (admins only).
+         */
+        patch: operations["sso_providers_update"];
+        trace?: never;
+    };
+    "/v1/auth/oidc/{slug}/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Oidc Login
+         * @description Start signing in with the organisation's identity provider (a browser navigation).
+         */
+        get: operations["auth_oidc_login"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Oidc Callback
+         * @description Where the identity provider sends the browser back: verifies the answer, signs the user
+         *     in (created or updated, role mapped from their groups) and returns the same tokens as
+         *     password login — as JSON, or in the fragment of a redirect to the login's return_to.
+         */
+        get: operations["auth_oidc_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1665,6 +1759,141 @@ export interface components {
          * @enum {string}
          */
         Permission: "org:admin" | "data:read" | "data:write" | "query" | "query:read" | "rag:config" | "rules:write";
+        /** ProviderCreate */
+        ProviderCreate: {
+            /** Name */
+            name: string;
+            /** Issuer */
+            issuer: string;
+            /** Client Id */
+            client_id: string;
+            /**
+             * Client Secret
+             * @description Sealed at rest, shown masked; omit for a public client.
+             */
+            client_secret?: string | null;
+            /** Scopes */
+            scopes?: string[];
+            /**
+             * Groups Claim
+             * @default groups
+             */
+            groups_claim?: string;
+            /** Group Roles */
+            group_roles?: {
+                [key: string]: components["schemas"]["Role"];
+            };
+            /** @description Role when no group is mapped; null: refuse such users. */
+            default_role?: components["schemas"]["Role"] | null;
+            /** Allowed Domains */
+            allowed_domains?: string[];
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled?: boolean;
+            /**
+             * Slug
+             * @description Names the login URL: /v1/auth/oidc/{slug}/login
+             */
+            slug: string;
+        };
+        /** ProviderOut */
+        ProviderOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Slug */
+            slug: string;
+            /** Name */
+            name: string;
+            /** Issuer */
+            issuer: string;
+            /** Client Id */
+            client_id: string;
+            /**
+             * Client Secret
+             * @description Masked when set.
+             */
+            client_secret: string | null;
+            /** Scopes */
+            scopes: string[];
+            /** Groups Claim */
+            groups_claim: string;
+            /** Group Roles */
+            group_roles: {
+                [key: string]: string;
+            };
+            /** Default Role */
+            default_role: string | null;
+            /** Allowed Domains */
+            allowed_domains: string[];
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Login Url
+             * @description Where users start signing in (relative to the server).
+             */
+            login_url: string;
+            /**
+             * Redirect Uri
+             * @description Register this callback URL at the provider.
+             */
+            redirect_uri: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /**
+         * ProviderUpdate
+         * @description Only the fields sent change; send the masked secret back (or omit it) to keep it.
+         */
+        ProviderUpdate: {
+            /** Name */
+            name?: string | null;
+            /**
+             * Issuer
+             * @description The issuer URL; <issuer>/.well-known/openid-configuration is read.
+             */
+            issuer?: string | null;
+            /** Client Id */
+            client_id?: string | null;
+            /**
+             * Client Secret
+             * @description Sealed at rest, shown masked; omit for a public client.
+             */
+            client_secret?: string | null;
+            /**
+             * Scopes
+             * @description openid is always requested.
+             */
+            scopes?: string[] | null;
+            /**
+             * Groups Claim
+             * @description The claim listing the user's groups; a dotted path reaches into objects (realm_access.roles).
+             */
+            groups_claim?: string | null;
+            /**
+             * Group Roles
+             * @description Group → role, e.g. {"ragaas-admins": "admin"}.
+             */
+            group_roles?: {
+                [key: string]: components["schemas"]["Role"];
+            } | null;
+            /** @description Role when no group is mapped; null: refuse such users. */
+            default_role?: components["schemas"]["Role"] | null;
+            /**
+             * Allowed Domains
+             * @description E-mail domains allowed to sign in; empty: any.
+             */
+            allowed_domains?: string[] | null;
+            /** Enabled */
+            enabled?: boolean | null;
+        };
         /** QueryDetail */
         QueryDetail: {
             /**
@@ -4180,6 +4409,228 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Page_AuditEventOut_"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    sso_providers_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderOut"][];
+                };
+            };
+        };
+    };
+    sso_providers_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProviderCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    sso_providers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    sso_providers_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    sso_providers_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProviderUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    auth_oidc_login: {
+        parameters: {
+            query?: {
+                /** @description A path on this server to come back to, e.g. /ui/ */
+                return_to?: string | null;
+            };
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the identity provider's sign-in page */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    auth_oidc_callback: {
+        parameters: {
+            query?: {
+                state?: string | null;
+                code?: string | null;
+                error?: string | null;
+                error_description?: string | null;
+                iss?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description To return_to, the tokens in the URL fragment */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

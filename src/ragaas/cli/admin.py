@@ -33,6 +33,7 @@ from ragaas.models import Organization, User
 from ragaas.notifications import service as notifications_service
 from ragaas.sources import crypto
 from ragaas.sources import service as sources_service
+from ragaas.sso import service as sso_service
 
 app = typer.Typer(
     help="Create organisations, users and API keys (talks to the database directly).",
@@ -122,8 +123,8 @@ def rotate_key(
         ),
     ] = False,
 ) -> None:
-    """Re-seal every data-source and webhook secret with the newest key, so older keys can be
-    retired."""
+    """Re-seal every data-source, webhook and SSO client secret with the newest key, so older
+    keys can be retired."""
     settings = load_settings()
     if generate:
         if settings.secret_keys is not None:
@@ -135,6 +136,7 @@ def rotate_key(
     async def work(session: AsyncSession) -> dict[str, Any]:
         resealed = await sources_service.reseal_all(session, keyring)
         resealed += await notifications_service.reseal_all(session, keyring)
+        resealed += await sso_service.reseal_all(session, keyring)
         details = {"key_id": keyring.current, "resealed": resealed}
         await record_system_event(session, "secrets.rotate", details)
         return {"resealed": resealed}

@@ -383,6 +383,38 @@ class AsyncAlertsResource(_AsyncResource):
         return await self._run(c.alerts_deliveries(alert_id, status, limit, offset))
 
 
+class AsyncSsoProviders(_AsyncResource):
+    """The organisation's OpenID Connect identity providers (admins; docs/sso.md)."""
+
+    async def list(self) -> list[m.SsoProvider]:
+        return await self._run(c.call("sso_providers_list", c.model_list(m.SsoProvider)))
+
+    async def create(
+        self,
+        slug: str,
+        name: str,
+        issuer: str,
+        client_id: str,
+        **fields: Unpack[c.SsoProviderFields],
+    ) -> m.SsoProvider:
+        """Users then sign in at ``<server>/v1/auth/oidc/<slug>/login`` (a browser flow)."""
+        return await self._run(c.sso_providers_create(slug, name, issuer, client_id, fields))
+
+    async def get(self, provider_id: str) -> m.SsoProvider:
+        path = {"provider_id": provider_id}
+        return await self._run(c.call("sso_providers_get", c.model(m.SsoProvider), path=path))
+
+    async def update(
+        self, provider_id: str, **changes: Unpack[c.SsoProviderChanges]
+    ) -> m.SsoProvider:
+        return await self._run(c.sso_providers_update(provider_id, changes))
+
+    async def delete(self, provider_id: str) -> None:
+        await self._run(
+            c.call("sso_providers_delete", c.nothing, path={"provider_id": provider_id})
+        )
+
+
 class AsyncQueries(_AsyncResource):
     """The query history and feedback on answers."""
 
@@ -528,6 +560,7 @@ class AsyncRagaas:
         self.rules = AsyncRulesResource(self)
         self.queries = AsyncQueries(self)
         self.alerts = AsyncAlertsResource(self)
+        self.sso_providers = AsyncSsoProviders(self)
         self.analytics = AsyncAnalytics(self)
 
     @property

@@ -90,6 +90,11 @@ ROUTES: dict[str, tuple[str, str]] = {
     "alerts_delete": ("DELETE", "/v1/alerts/{alert_id}"),
     "alerts_test": ("POST", "/v1/alerts/{alert_id}/test"),
     "alerts_deliveries": ("GET", "/v1/alerts/{alert_id}/deliveries"),
+    "sso_providers_list": ("GET", "/v1/sso/providers"),
+    "sso_providers_create": ("POST", "/v1/sso/providers"),
+    "sso_providers_get": ("GET", "/v1/sso/providers/{provider_id}"),
+    "sso_providers_update": ("PATCH", "/v1/sso/providers/{provider_id}"),
+    "sso_providers_delete": ("DELETE", "/v1/sso/providers/{provider_id}"),
 }
 
 AnalyticsReport = Literal[
@@ -252,6 +257,26 @@ class AlertFields(TypedDict, total=False):
 class AlertChanges(AlertFields, total=False):
     name: str
     kind: m.AlertKind
+
+
+class SsoProviderFields(TypedDict, total=False):
+    """The optional fields of an SSO provider (docs/sso.md); on update, a client secret sent
+    back as ``"********"`` keeps the stored one and ``default_role=None`` refuses unmapped users.
+    """
+
+    client_secret: str | None
+    scopes: Sequence[str]
+    groups_claim: str
+    group_roles: Mapping[str, m.Role]
+    default_role: m.Role | None
+    allowed_domains: Sequence[str]
+    enabled: bool
+
+
+class SsoProviderChanges(SsoProviderFields, total=False):
+    name: str
+    issuer: str
+    client_id: str
 
 
 class QueryFilters(TypedDict, total=False):
@@ -495,6 +520,21 @@ def alerts_deliveries(
     return call(
         "alerts_deliveries", model(m.DeliveryPage), path={"alert_id": alert_id}, params=params
     )
+
+
+# --- single sign-on providers ------------------------------------------------------------------
+
+
+def sso_providers_create(
+    slug: str, name: str, issuer: str, client_id: str, fields: SsoProviderFields
+) -> Call[m.SsoProvider]:
+    payload = dump({"slug": slug, "name": name, "issuer": issuer, "client_id": client_id, **fields})
+    return call("sso_providers_create", model(m.SsoProvider), json=payload)
+
+
+def sso_providers_update(provider_id: str, changes: SsoProviderChanges) -> Call[m.SsoProvider]:
+    path = {"provider_id": provider_id}
+    return call("sso_providers_update", model(m.SsoProvider), path=path, json=dump(changes))
 
 
 # --- history and analytics ---------------------------------------------------------------------

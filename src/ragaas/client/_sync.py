@@ -362,6 +362,34 @@ class AlertsResource(_Resource):
         return self._run(c.alerts_deliveries(alert_id, status, limit, offset))
 
 
+class SsoProviders(_Resource):
+    """The organisation's OpenID Connect identity providers (admins; docs/sso.md)."""
+
+    def list(self) -> list[m.SsoProvider]:
+        return self._run(c.call("sso_providers_list", c.model_list(m.SsoProvider)))
+
+    def create(
+        self,
+        slug: str,
+        name: str,
+        issuer: str,
+        client_id: str,
+        **fields: Unpack[c.SsoProviderFields],
+    ) -> m.SsoProvider:
+        """Users then sign in at ``<server>/v1/auth/oidc/<slug>/login`` (a browser flow)."""
+        return self._run(c.sso_providers_create(slug, name, issuer, client_id, fields))
+
+    def get(self, provider_id: str) -> m.SsoProvider:
+        path = {"provider_id": provider_id}
+        return self._run(c.call("sso_providers_get", c.model(m.SsoProvider), path=path))
+
+    def update(self, provider_id: str, **changes: Unpack[c.SsoProviderChanges]) -> m.SsoProvider:
+        return self._run(c.sso_providers_update(provider_id, changes))
+
+    def delete(self, provider_id: str) -> None:
+        self._run(c.call("sso_providers_delete", c.nothing, path={"provider_id": provider_id}))
+
+
 class Queries(_Resource):
     """The query history and feedback on answers."""
 
@@ -500,6 +528,7 @@ class Ragaas:
         self.rules = RulesResource(self)
         self.queries = Queries(self)
         self.alerts = AlertsResource(self)
+        self.sso_providers = SsoProviders(self)
         self.analytics = Analytics(self)
 
     @property

@@ -427,3 +427,24 @@ class GuardrailRow(Model):
     name: str | None = None
     hits: int
     blocked: int
+
+
+# --- single sign-on ----------------------------------------------------------------------------
+
+
+class SsoProvider(Model):
+    id: uuid.UUID
+    slug: str
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: str | None = Field(default=None, description="Masked when set.")
+    scopes: list[str]
+    groups_claim: str
+    group_roles: dict[str, str]
+    default_role: str | None = None
+    allowed_domains: list[str] = Field(default_factory=list)
+    enabled: bool
+    login_url: str
+    redirect_uri: str
+    created_at: datetime

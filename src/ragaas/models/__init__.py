@@ -12,6 +12,7 @@ from ragaas.models.organization import Organization
 from ragaas.models.query_history import QueryHistory
 from ragaas.models.rag_config import RagConfig
 from ragaas.models.rule import Rule
+from ragaas.models.sso import SsoIdentity, SsoProvider
 from ragaas.models.sync_run import SyncRun, SyncStatus
 from ragaas.models.user import User
 
@@ -33,6 +34,8 @@ __all__ = [
     "QueryHistory",
     "RagConfig",
     "Rule",
+    "SsoIdentity",
+    "SsoProvider",
     "SyncRun",
     "SyncStatus",
     "User",

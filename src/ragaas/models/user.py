@@ -12,7 +12,9 @@ class User(UUIDPk, TenantOwned, Timestamped, Base):
     __table_args__ = (UniqueConstraint("organization_id", "email"),)
 
     email: Mapped[str] = mapped_column(String(320))
+    # NULL for users created by single sign-on: they have no usable local password.
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200))  # display name (from SSO)
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     # Free-form groups ("hr", "emea"): rule conditions see them, with the role, as user.roles.
