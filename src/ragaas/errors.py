@@ -19,6 +19,7 @@ class AppError(Exception):
 
     status_code = 400
     title = "Bad request"
+    headers: dict[str, str] | None = None  # e.g. Retry-After
 
     def __init__(self, message: str, status_code: int | None = None, **extra: Any) -> None:
         super().__init__(message)
@@ -94,7 +95,10 @@ def _for(request: Request, status: int, title: str, detail: str, **extra: Any) -
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return _for(request, exc.status_code, exc.title, exc.message, **exc.extra)
+    response = _for(request, exc.status_code, exc.title, exc.message, **exc.extra)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

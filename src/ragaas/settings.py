@@ -239,6 +239,21 @@ class Settings(BaseSettings):
         description="Requests per minute per organisation, all its keys and users together "
         "(0: unlimited).",
     )
+    quota_max_documents: int = Field(
+        default=0,
+        ge=0,
+        description="Documents per organisation (0: unlimited); an operator "
+        "can override it per organisation with `ragaas admin set-quota`.",
+    )
+    quota_max_storage_bytes: int = Field(
+        default=0, ge=0, description="Stored document bytes per organisation (0: unlimited)."
+    )
+    quota_max_queries_per_day: int = Field(
+        default=0,
+        ge=0,
+        description="Searches and chats per organisation per UTC day "
+        "(0: unlimited); past it, 429 until midnight UTC.",
+    )
     max_request_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ragaas.admin import service
 from ragaas.admin.schemas import UserCreate
-from ragaas.audit import record_system_event
+from ragaas.audit import Actor, record, record_system_event
 from ragaas.auth.permissions import Permission, Role, parse_scopes
 from ragaas.cli.common import (
     console,
@@ -31,6 +31,7 @@ from ragaas.cli.common import (
 from ragaas.errors import AppError
 from ragaas.models import Organization, User
 from ragaas.notifications import service as notifications_service
+from ragaas.quotas import service as quotas
 from ragaas.sources import crypto
 from ragaas.sources import service as sources_service
 from ragaas.sso import service as sso_service
@@ -147,6 +148,91 @@ def rotate_key(
         f"re-sealed {result['resealed']} secrets with key {keyring.current}; "
         f"older keys, now unused and safe to remove: {retired}"
     )
+
+
+QuotaOption = Annotated[
+    str | None,
+    typer.Option(help="A number (0: unlimited), or 'default' for the RAGAAS_QUOTA_* default."),
+]
+
+
+@app.command("set-quota")
+def set_quota(
+    org: OrgOption,
+    documents: QuotaOption = None,
+    storage_bytes: QuotaOption = None,
+    queries_per_day: QuotaOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Override an organisation's quotas (documents, stored bytes, queries per UTC day)."""
+    changes = {
+        quotas.Quota.DOCUMENTS: _quota_value(documents, "--documents"),
+        quotas.Quota.STORAGE_BYTES: _quota_value(storage_bytes, "--storage-bytes"),
+        quotas.Quota.QUERIES_PER_DAY: _quota_value(queries_per_day, "--queries-per-day"),
+    }
+    given = {q: v for q, v in changes.items() if v is not _UNCHANGED}
+    if not given:
+        fail("give at least one of --documents, --storage-bytes, --queries-per-day")
+    _print_quota(_run_in_session(_quota_work(org, given)), as_json)
+
+
+@app.command("quota")
+def show_quota(org: OrgOption, as_json: JsonOption = False) -> None:
+    """Show an organisation's quotas and what it uses of them."""
+    _print_quota(_run_in_session(_quota_work(org, {})), as_json)
+
+
+_UNCHANGED = object()
+
+
+def _quota_value(value: str | None, option: str) -> object:
+    if value is None:
+        return _UNCHANGED
+    if value.strip().lower() == "default":
+        return None
+    if not value.strip().isdigit():
+        fail(f"{option}: give a whole number >= 0 (0: unlimited) or 'default'")
+    return int(value)
+
+
+def _quota_work(org: str, given: dict[quotas.Quota, object]) -> Work:
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        organization = await _find_org(session, org)
+        for quota, value in given.items():
+            setattr(organization, quotas.column_of(quota), value)
+        if given:
+            details = {q.value: v for q, v in given.items()}
+            record(
+                session,
+                Actor.system(organization.id),
+                "quota.update",
+                "organization",
+                organization.id,
+                details,
+            )
+            await session.flush()
+        defaults = quotas.Defaults.of(load_settings())
+        return {
+            "organization_id": str(organization.id),
+            "limits": {
+                q.value: v
+                for q, v in (await quotas.limits(session, organization.id, defaults)).items()
+            },
+            "usage": {
+                q.value: v for q, v in (await quotas.usage(session, organization.id)).items()
+            },
+        }
+
+    return work
+
+
+def _print_quota(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(result)
+        return
+    for name, limit in result["limits"].items():
+        shown = "unlimited" if limit == 0 else str(limit)
+        console.print(f"{name}: {result['usage'][name]} used of {shown}")
 
 
 def _validate_user(email: str, password: str, role: Role) -> None:

@@ -15,6 +15,7 @@ from ragaas.documents.repository import DocumentRepository
 from ragaas.documents.schemas import ChunkOut, DocumentAccepted, DocumentCreate, DocumentOut
 from ragaas.documents.upload import read_upload
 from ragaas.kit.pagination import Page, Pagination
+from ragaas.quotas.service import Defaults
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
@@ -56,7 +57,12 @@ async def create_document(
     runtime = request.app.state.runtime
     upload = await read_upload(request, runtime.settings.max_upload_bytes)
     submitted = await service.submit(
-        session, runtime.blobs, principal.organization_id, upload, runtime.settings.max_upload_bytes
+        session,
+        runtime.blobs,
+        principal.organization_id,
+        upload,
+        runtime.settings.max_upload_bytes,
+        Defaults.of(runtime.settings),
     )
     await session.commit()
     if submitted.duplicate:

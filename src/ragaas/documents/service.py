@@ -15,6 +15,7 @@ from ragaas.errors import PayloadTooLarge
 from ragaas.jobs.queue import enqueue
 from ragaas.models import Document, DocumentStatus
 from ragaas.providers.blobstore.base import BlobStore
+from ragaas.quotas.service import Defaults, check_document
 
 INGEST_TASK = "documents.ingest"
 
@@ -45,8 +46,10 @@ async def submit(
     organization_id: uuid.UUID,
     upload: Upload,
     max_bytes: int,
+    quotas: Defaults | None = None,
 ) -> Submitted:
-    """Store the raw bytes and queue ingestion; identical content already ingested does no work."""
+    """Store the raw bytes and queue ingestion; identical content already ingested does no work.
+    With ``quotas``, new content past the organisation's document or storage quota is a 403."""
     if len(upload.data) > max_bytes:
         raise PayloadTooLarge(f"the document is {len(upload.data)} bytes; the limit is {max_bytes}")
     repo = DocumentRepository(session, organization_id)
@@ -59,6 +62,14 @@ async def submit(
         _apply_descriptive_fields(existing, upload)
         await session.flush()
         return Submitted(existing, duplicate=True)
+    if quotas is not None:
+        await check_document(
+            session,
+            organization_id,
+            quotas,
+            new_document=existing is None,
+            added_bytes=len(upload.data) - (existing.size_bytes if existing else 0),
+        )
     doc = existing or repo.add(
         Document(id=uuid.uuid4(), blob_key="", title=upload.title or upload.filename or "Untitled")
     )

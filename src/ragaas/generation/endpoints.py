@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from ragaas.auth.dependencies import QueryPrincipal
 from ragaas.db import Session
 from ragaas.errors import AppError
 from ragaas.generation.schemas import ChatRequest, ChatResponse
 from ragaas.generation.service import Answerer
 from ragaas.generation.streaming import sse, start_stream
 from ragaas.providers.llm.base import LLMError
+from ragaas.quotas.dependencies import MeteredQuery
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1", tags=["chat"])
     responses={200: {"content": {"text/event-stream": {}}}, 502: {"description": "LLM failed"}},
 )
 async def chat(
-    body: ChatRequest, request: Request, principal: QueryPrincipal, session: Session
+    body: ChatRequest, request: Request, principal: MeteredQuery, session: Session
 ) -> ChatResponse | StreamingResponse:
     """Answer from the organisation's documents with numbered citations (``stream`` for SSE)."""
     answerer: Answerer = request.app.state.answerer

@@ -20,6 +20,7 @@ from ragaas.errors import AppError
 from ragaas.mcp.access import current_principal
 from ragaas.mcp.services import Services
 from ragaas.providers.llm.base import LLMError
+from ragaas.quotas.service import Defaults, check_query
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,15 @@ class Call:
 
 
 @asynccontextmanager
-async def tool_call(services: Services) -> AsyncIterator[Call]:
-    """The context a tool body runs in (commit explicitly; an exception rolls back)."""
+async def tool_call(services: Services, *, metered: bool = False) -> AsyncIterator[Call]:
+    """The context a tool body runs in (commit explicitly; an exception rolls back).
+    ``metered``: the tool answers queries, refused past the organisation's daily quota."""
     principal = current_principal()
     try:
         async with services.runtime.sessionmaker() as session:
+            if metered:
+                quota = Defaults.of(services.settings)
+                await check_query(session, principal.organization_id, quota)
             yield Call(principal, session, services)
     except AppError as exc:
         raise ToolError(exc.message) from None

@@ -8,9 +8,11 @@ from ragaas.models.chunk import Chunk
 from ragaas.models.data_source import DataSource
 from ragaas.models.document import Document, DocumentStatus
 from ragaas.models.lexical import ChunkTerm, LexicalStats
+from ragaas.models.login_failure import LoginFailure
 from ragaas.models.organization import Organization
 from ragaas.models.query_history import QueryHistory
 from ragaas.models.rag_config import RagConfig
+from ragaas.models.refresh_token import RefreshToken
 from ragaas.models.rule import Rule
 from ragaas.models.sso import SsoIdentity, SsoProvider
 from ragaas.models.sync_run import SyncRun, SyncStatus
@@ -30,9 +32,11 @@ __all__ = [
     "Document",
     "DocumentStatus",
     "LexicalStats",
+    "LoginFailure",
     "Organization",
     "QueryHistory",
     "RagConfig",
+    "RefreshToken",
     "Rule",
     "SsoIdentity",
     "SsoProvider",

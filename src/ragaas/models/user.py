@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import Boolean, String, UniqueConstraint
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,3 +21,5 @@ class User(UUIDPk, TenantOwned, Timestamped, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     # Free-form groups ("hr", "emea"): rule conditions see them, with the role, as user.roles.
     groups: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list, server_default="{}")
+    # Tokens issued before this are refused (password change, sign-out everywhere).
+    tokens_revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -27,6 +27,7 @@ from ragaas.generation.streaming import Event, start_stream
 from ragaas.openai_compat.condense import standalone_query
 from ragaas.openai_compat.schemas import DEFAULT_MODEL, ChatCompletionRequest
 from ragaas.providers.llm.base import LLMError
+from ragaas.quotas.dependencies import MeteredQuery
 
 router = APIRouter(prefix="/v1", tags=["openai compatible"])
 
@@ -42,7 +43,7 @@ async def models(principal: QueryPrincipal, session: Session) -> dict[str, Any]:
 
 @router.post("/chat/completions", operation_id="openai_chat_completions", response_model=None)
 async def chat_completions(
-    body: ChatCompletionRequest, request: Request, principal: QueryPrincipal, session: Session
+    body: ChatCompletionRequest, request: Request, principal: MeteredQuery, session: Session
 ) -> dict[str, Any] | StreamingResponse:
     """An OpenAI chat completion answered from the organisation's documents."""
     answerer: Answerer = request.app.state.answerer

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from ragaas.auth.dependencies import QueryPrincipal
 from ragaas.db import Session
+from ragaas.quotas.dependencies import MeteredQuery
 from ragaas.retrieval.guarded import guarded_search
 from ragaas.retrieval.schemas import SearchRequest, SearchResponse
 
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/v1", tags=["search"])
 
 @router.post("/search", operation_id="search")
 async def search(
-    body: SearchRequest, request: Request, principal: QueryPrincipal, session: Session
+    body: SearchRequest, request: Request, principal: MeteredQuery, session: Session
 ) -> SearchResponse:
     """Retrieve the organisation's best passages: hybrid (default), dense or lexical."""
     response = await guarded_search(session, principal, request.app.state.searcher, body)

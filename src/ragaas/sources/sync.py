@@ -24,6 +24,7 @@ from ragaas.documents.service import Upload, submit
 from ragaas.errors import AppError
 from ragaas.models import DataSource, Document, SyncRun, SyncStatus
 from ragaas.notifications import events
+from ragaas.quotas.service import Defaults
 from ragaas.runtime import Runtime
 from ragaas.security.egress import EgressPolicy
 from ragaas.sources import config as source_config
@@ -189,6 +190,7 @@ async def _submit_one(
                 source.organization_id,
                 upload,
                 runtime.settings.max_upload_bytes,
+                Defaults.of(runtime.settings),
             )
     except AppError as exc:
         recorder.counts["failed"] += 1

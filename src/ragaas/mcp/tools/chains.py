@@ -55,7 +55,7 @@ def register(box: Toolbox) -> None:
         """A summary of the given documents, or of what the knowledge base says about a query,
         citing its sources as [n]."""
         ids = list(dict.fromkeys(document_ids or []))
-        async with tool_call(services) as call:
+        async with tool_call(services, metered=True) as call:
             if not ids and not query:
                 raise Unprocessable("give document_ids, a query, or both")
             repo = DocumentRepository(call.session, call.principal.organization_id)
@@ -75,7 +75,7 @@ def register(box: Toolbox) -> None:
         config: Config = None,
     ) -> Comparison:
         """Similarities and differences between two documents, each point citing [n] sources."""
-        async with tool_call(services) as call:
+        async with tool_call(services, metered=True) as call:
             if document_a == document_b:
                 raise Unprocessable("document_a and document_b must be different documents")
             repo = DocumentRepository(call.session, call.principal.organization_id)
@@ -100,7 +100,7 @@ def register(box: Toolbox) -> None:
     ) -> Extraction:
         """Fill a JSON object from a document, validated against the given JSON schema, with
         the source passage of each field."""
-        async with tool_call(services) as call:
+        async with tool_call(services, metered=True) as call:
             repo = DocumentRepository(call.session, call.principal.organization_id)
             title = (await repo.get(document_id)).title
             fields = ", ".join(fields_of(fields_schema))
@@ -115,6 +115,6 @@ def register(box: Toolbox) -> None:
     ) -> MultipartAnswer:
         """Split a question that asks several things into its parts, answer each from the
         documents with citations, and combine them into one answer."""
-        async with tool_call(services) as call:
+        async with tool_call(services, metered=True) as call:
             g = await Grounding.start(call, "answer_multipart", question, config)
             return await multipart(g)

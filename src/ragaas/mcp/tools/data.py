@@ -20,6 +20,7 @@ from ragaas.mcp.calls import tool_call
 from ragaas.mcp.fetch import fetch
 from ragaas.mcp.schemas import Deleted, Ingested, Reindexed, SyncRequested
 from ragaas.models import Document, DocumentStatus
+from ragaas.quotas.service import Defaults
 from ragaas.security.egress import EgressPolicy
 from ragaas.sources import service as sources
 from ragaas.sources.schemas import SyncRunOut
@@ -85,6 +86,7 @@ def register(box: Toolbox) -> None:
                 call.principal.organization_id,
                 upload,
                 services.settings.max_upload_bytes,
+                Defaults.of(services.settings),
             )
             await call.session.commit()
             return ingested(submitted)
@@ -122,6 +124,7 @@ def register(box: Toolbox) -> None:
                 call.principal.organization_id,
                 upload,
                 services.settings.max_upload_bytes,
+                Defaults.of(services.settings),
             )
             await call.session.commit()
             return ingested(submitted)

@@ -61,7 +61,7 @@ def register(box: Toolbox) -> None:
         body = SearchRequest(
             query=query, **explicit(top_k=top_k, mode=mode, config=config), **filters(labels)
         )
-        async with tool_call(services) as call:
+        async with tool_call(services, metered=True) as call:
             found = await guarded_search(
                 call.session, call.principal, services.searcher, body, via="mcp"
             )
@@ -83,7 +83,7 @@ def register(box: Toolbox) -> None:
         body = ChatRequest(
             query=query, **explicit(top_k=top_k, mode=mode, config=config), **filters(labels)
         )
-        async with tool_call(services) as call:
+        async with tool_call(services, metered=True) as call:
             response = await services.answerer.answer(call.session, call.principal, body)
             return AnswerOut(
                 answer=response.answer,

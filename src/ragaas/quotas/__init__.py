@@ -1,0 +1,1 @@
+"""Per-organisation quotas: documents, stored bytes, queries per day."""
