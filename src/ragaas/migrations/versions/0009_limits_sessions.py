@@ -1,7 +1,7 @@
 """Abuse limits and sessions: organisation quotas, login throttling, refresh-token rotation
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-25
 
 - ``organizations.max_*``: per-organisation quota overrides (NULL: the RAGAAS_QUOTA_* default,
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
