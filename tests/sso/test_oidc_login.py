@@ -174,6 +174,7 @@ async def test_return_to_redirects_with_the_tokens_in_the_fragment_only(
     path, _, fragment = back.headers["location"].partition("#")
     assert path == "/ui/"
     tokens = {k: v[0] for k, v in parse_qs(fragment).items()}
+    assert tokens["email"] == "fay@corp.test"  # the web UI shows who signed in
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert (await me(browser, headers))["role"] == "viewer"
     for target in ("https://evil.test/", "//evil.test/x", "ui"):

@@ -13,6 +13,7 @@ import {
 import { ApiClient } from "./api/client";
 import type { Me, Permission, TokenPair } from "./api/types";
 import { chatKey } from "./chatKey";
+import { parseSsoFragment, RETURN_PATH } from "./sso";
 
 export interface StoredSession {
   email: string;
@@ -51,6 +52,8 @@ export interface SessionValue {
   signOut: () => void;
   switchTo: (organizationId: string) => void;
   expired: boolean;
+  /** Why the single sign-on that just came back could not open a session. */
+  ssoError: string | null;
 }
 
 const Ctx = createContext<SessionValue | null>(null);
@@ -118,10 +121,8 @@ export function SessionProvider({ children }: { children: (state: SessionState) 
     };
   }, [client]);
 
-  const signIn = useCallback(
-    async (email: string, password: string, organizationId?: string) => {
-      const probe = new ApiClient();
-      const tokens = await probe.login(email, password, organizationId);
+  const enter = useCallback(
+    async (email: string, tokens: TokenPair) => {
       const who = await new ApiClient({ tokens }).get<Me>("/v1/auth/me");
       const entry: StoredSession = {
         email: email.trim().toLowerCase(),
@@ -135,6 +136,25 @@ export function SessionProvider({ children }: { children: (state: SessionState) 
     },
     [persist],
   );
+
+  const signIn = useCallback(
+    async (email: string, password: string, organizationId?: string) => {
+      await enter(email, await new ApiClient().login(email, password, organizationId));
+    },
+    [enter],
+  );
+
+  const [ssoError, setSsoError] = useState<string | null>(null);
+  useEffect(() => {
+    // Back from the identity provider: take the tokens and clear them from the URL at once.
+    if (location.pathname !== RETURN_PATH) return;
+    const result = parseSsoFragment(location.hash);
+    history.replaceState(null, "", "/");
+    if (!result) return;
+    enter(result.email, result.tokens).catch((e: unknown) =>
+      setSsoError(e instanceof Error ? e.message : String(e)),
+    );
+  }, [enter]);
 
   const signOut = useCallback(() => {
     // What this user asked stays with them: their conversation is forgotten on sign-out.
@@ -168,6 +188,7 @@ export function SessionProvider({ children }: { children: (state: SessionState) 
     signOut,
     switchTo,
     expired,
+    ssoError,
   };
   return (
     <Ctx.Provider value={value}>

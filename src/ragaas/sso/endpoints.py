@@ -195,10 +195,10 @@ async def oidc_callback(
     record(session, actor, "auth.sso_login", "user", user.id, details, request)
     await session.commit()
     pair = token_pair(settings, secret, user)
-    return _signed_in(pair, pending.return_to)
+    return _signed_in(pair, pending.return_to, user.email)
 
 
-def _signed_in(pair: TokenPair, return_to: str | None) -> Response:
+def _signed_in(pair: TokenPair, return_to: str | None, email: str) -> Response:
     if return_to is None:
         response: Response = Response(
             pair.model_dump_json(),
@@ -206,7 +206,7 @@ def _signed_in(pair: TokenPair, return_to: str | None) -> Response:
             headers={"Cache-Control": "no-store"},
         )
     else:
-        fragment = urlencode(pair.model_dump())
+        fragment = urlencode(pair.model_dump() | {"email": email})
         response = RedirectResponse(
             f"{return_to}#{fragment}", status_code=status.HTTP_303_SEE_OTHER
         )

@@ -6,6 +6,9 @@ import { ApiError } from "../api/client";
 import { ErrorMessage, Field } from "../components/ui";
 import { navigate } from "../router";
 import { useSession } from "../session";
+import { normaliseSlug, ssoLoginUrl } from "../sso";
+
+const SSO_SLUG = "ragaas.sso-slug";
 
 export function SignIn({ adding = false }: { adding?: boolean }) {
   const session = useSession();
@@ -33,6 +36,9 @@ export function SignIn({ adding = false }: { adding?: boolean }) {
 
   return (
     <main className="signin" id="main">
+      {session.ssoError && (
+        <ErrorMessage error={new Error(`Single sign-on failed: ${session.ssoError}`)} />
+      )}
       <form onSubmit={submit} className="card" aria-labelledby="page-title">
         <h1 id="page-title" tabIndex={-1}>
           {adding ? "Sign in to another organisation" : "Sign in to Ragaas"}
@@ -88,6 +94,44 @@ export function SignIn({ adding = false }: { adding?: boolean }) {
           )}
         </div>
       </form>
+      <SsoSignIn />
     </main>
+  );
+}
+
+/** Sign in with the organisation's identity provider (its SSO name is set by an admin). */
+function SsoSignIn() {
+  const [slug, setSlug] = useState(() => localStorage.getItem(SSO_SLUG) ?? "");
+  const [invalid, setInvalid] = useState(false);
+  const go = (e: FormEvent) => {
+    e.preventDefault();
+    const normalised = normaliseSlug(slug);
+    setInvalid(normalised === null);
+    if (normalised === null) return;
+    localStorage.setItem(SSO_SLUG, normalised);
+    window.location.assign(ssoLoginUrl(normalised));
+  };
+  return (
+    <form onSubmit={go} className="card" aria-labelledby="sso-title">
+      <h2 id="sso-title">Single sign-on</h2>
+      <Field
+        label="Organisation's SSO name"
+        required
+        hint="For example acme: your administrator has it."
+        error={invalid ? "An SSO name has 2 to 63 lower-case letters, digits or hyphens." : undefined}
+      >
+        {(p) => (
+          <input
+            {...p}
+            autoComplete="organization"
+            value={slug}
+            onChange={(e) => setSlug(e.target.value)}
+          />
+        )}
+      </Field>
+      <button type="submit" className="secondary">
+        Sign in with SSO
+      </button>
+    </form>
   );
 }
