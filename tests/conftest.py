@@ -79,6 +79,9 @@ def settings(database_url: str) -> Settings:
         max_upload_bytes=2 * 1024 * 1024,
         source_folder_roots=[Path(tempfile.mkdtemp(prefix="ragaas-sources-"))],
         egress_allow=["127.0.0.1", "::1", "localhost"],  # local test servers (docs/security.md)
+        # Every test logs in from 127.0.0.1, many with wrong passwords on purpose: the per-address
+        # brute-force guard is tested with its own limits (tests/auth/test_login_throttle.py).
+        login_max_failures_per_address=100_000,
     )
 
 
@@ -215,6 +218,7 @@ def server_env(settings: Settings) -> dict[str, str]:
         "RAGAAS_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
         "RAGAAS_SOURCE_FOLDER_ROOTS": json.dumps([str(p) for p in settings.source_folder_roots]),
         "RAGAAS_EGRESS_ALLOW": json.dumps(settings.egress_allow),
+        "RAGAAS_LOGIN_MAX_FAILURES_PER_ADDRESS": str(settings.login_max_failures_per_address),
     }
 
 

@@ -38,6 +38,23 @@ class Settings(BaseSettings):
         "each request.",
     )
 
+    login_max_failures_per_account: int = Field(
+        default=5, ge=1, description="Failed logins of one e-mail before exponential backoff."
+    )
+    login_max_failures_per_address: int = Field(
+        default=50,
+        ge=1,
+        description="Failed logins from one client address before backoff (higher: offices "
+        "share an address behind NAT).",
+    )
+    login_backoff_base_seconds: float = Field(
+        default=1.0, gt=0, description="First block; it doubles with each further failure."
+    )
+    login_backoff_max_seconds: float = Field(default=900.0, gt=0, description="Longest block.")
+    login_failure_memory_seconds: float = Field(
+        default=3600.0, gt=0, description="Failures are forgotten after this long without one."
+    )
+
     embedding_provider: Literal["local", "openai"] = Field(
         default="local",
         description="local: all-MiniLM-L6-v2 in-process; openai: an OpenAI-compatible endpoint.",

@@ -12,10 +12,15 @@ from ragaas.models import ActorKind, User
 
 
 async def login_attempt(
-    session: AsyncSession, body: LoginRequest, request: Request, succeeded: bool
+    session: AsyncSession,
+    body: LoginRequest,
+    request: Request,
+    succeeded: bool,
+    retry_after: int | None = None,
 ) -> None:
-    """Record ``auth.login`` or ``auth.login_failed`` and commit it at once (a failed login
-    has no other change to ride on). The password is never recorded.
+    """Record ``auth.login``, ``auth.login_failed`` or (with ``retry_after``: refused unchecked
+    by the brute-force guard) ``auth.login_throttled``, and commit it at once (a failed login has
+    no other change to ride on). The password is never recorded.
 
     A failure is told to the organisation of the account it named, when exactly one matches;
     otherwise (an unknown e-mail) it is stored without an organisation, for operators.
@@ -34,5 +39,7 @@ async def login_attempt(
     if not succeeded and user is not None and not user.active:
         details["reason"] = "user disabled"
     action = "auth.login" if succeeded else "auth.login_failed"
+    if retry_after is not None:
+        action, details["retry_after"] = "auth.login_throttled", str(retry_after)
     record(session, actor, action, "user", user.id if user else None, details, request)
     await session.commit()

@@ -8,6 +8,7 @@ from ragaas.audit import logins
 from ragaas.auth import service
 from ragaas.auth.dependencies import CurrentPrincipal
 from ragaas.auth.schemas import LoginRequest, Me, RefreshRequest, TokenPair
+from ragaas.auth.throttle import LoginThrottle, LoginThrottled
 from ragaas.db import Session
 from ragaas.errors import NotAuthenticated
 
@@ -18,11 +19,22 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 async def login(body: LoginRequest, request: Request, session: Session) -> TokenPair:
     """Exchange e-mail and password for an access and a refresh token."""
     state = request.app.state
+    address = request.client.host if request.client else None
+    link = getattr(state.runtime, "redis", None)
+    guard = LoginThrottle(session, state.settings, link, body.email, address)
+    try:
+        await guard.check()
+    except LoginThrottled as exc:
+        retry = int(exc.headers["Retry-After"]) if exc.headers else 1
+        await logins.login_attempt(session, body, request, succeeded=False, retry_after=retry)
+        raise
     try:
         pair = await service.login(session, state.settings, state.jwt_secret, body)
     except NotAuthenticated:
+        await guard.failed()
         await logins.login_attempt(session, body, request, succeeded=False)
         raise
+    await guard.succeeded()
     await logins.login_attempt(session, body, request, succeeded=True)
     return pair
 
