@@ -278,11 +278,59 @@ class Settings(BaseSettings):
         "MCP calls may carry up to max_upload_bytes.",
     )
 
+    cert_dir: Path | None = Field(
+        default=None,
+        description="Where certificates from the database are written for nginx and the API "
+        "(`ragaas certs write`, and after every ACME issue/renewal); unset: data_dir/certs.",
+    )
+    cert_write_at_start: bool = Field(
+        default=False,
+        description="`ragaas serve` writes the stored certificates to cert_dir before it starts "
+        "(so nginx and the API's own --ssl-* files come from the database).",
+    )
+    acme_directory_url: str = Field(
+        default="https://acme-v02.api.letsencrypt.org/directory",
+        description="ACME directory (Let's Encrypt production; staging: "
+        "https://acme-staging-v02.api.letsencrypt.org/directory).",
+    )
+    acme_ca_bundle: Path | None = Field(
+        default=None,
+        description="PEM bundle trusted for the ACME server's HTTPS instead of the system's "
+        "(e.g. a test CA such as pebble's).",
+    )
+    acme_webroot: Path | None = Field(
+        default=None,
+        description="http-01 answers are written under DIR/.well-known/acme-challenge/ for "
+        "nginx to serve; unset: a built-in server on acme_http_port answers.",
+    )
+    acme_http_port: int = Field(
+        default=80, ge=1, le=65535, description="Port of the built-in http-01 challenge server."
+    )
+    cert_renew_days: int = Field(
+        default=30,
+        ge=1,
+        description="ACME certificates are renewed when they expire within this many days.",
+    )
+    cert_auto_renew: bool = Field(
+        default=True,
+        description="Workers check the stored ACME certificates every hour and renew those due; "
+        "off: renew with `ragaas certs renew` from cron or a systemd timer.",
+    )
+    cert_reload_command: str | None = Field(
+        default=None,
+        description="Command run after certificates were renewed and written, e.g. "
+        "`nginx -s reload` (graceful); unset: none.",
+    )
+
     def effective_llm_provider(self) -> str:
         """The LLM provider; setting only RAGAAS_LLM_BASE_URL means an OpenAI-compatible one."""
         if self.llm_provider == "none" and self.llm_base_url:
             return "openai"
         return self.llm_provider
+
+    def certificate_dir(self) -> Path:
+        """Directory where stored certificates are written out as PEM files."""
+        return self.cert_dir if self.cert_dir is not None else self.data_dir / "certs"
 
     def blob_dir(self) -> Path:
         """Directory where raw uploads are kept."""

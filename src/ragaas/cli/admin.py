@@ -17,6 +17,7 @@ from ragaas.admin import service
 from ragaas.admin.schemas import UserCreate
 from ragaas.audit import Actor, record, record_system_event
 from ragaas.auth.permissions import Permission, Role, parse_scopes
+from ragaas.certs import store as certificate_store
 from ragaas.cli.common import (
     console,
     database_session,
@@ -124,8 +125,8 @@ def rotate_key(
         ),
     ] = False,
 ) -> None:
-    """Re-seal every data-source, webhook and SSO client secret with the newest key, so older
-    keys can be retired."""
+    """Re-seal every data-source, webhook and SSO client secret and certificate key with the
+    newest key, so older keys can be retired."""
     settings = load_settings()
     if generate:
         if settings.secret_keys is not None:
@@ -138,6 +139,7 @@ def rotate_key(
         resealed = await sources_service.reseal_all(session, keyring)
         resealed += await notifications_service.reseal_all(session, keyring)
         resealed += await sso_service.reseal_all(session, keyring)
+        resealed += await certificate_store.reseal_all(session, keyring)
         details = {"key_id": keyring.current, "resealed": resealed}
         await record_system_event(session, "secrets.rotate", details)
         return {"resealed": resealed}

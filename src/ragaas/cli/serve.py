@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, pool
 
 from ragaas import migrate
 from ragaas.app import create_app
+from ragaas.cli.certs import write_at_start
 from ragaas.cli.common import (
     console,
     ensure_schema,
@@ -66,8 +67,10 @@ def serve(
     ] = None,
 ) -> None:
     """Run the API server; migrates the database first, seeds a demo on a fresh embedded one."""
-    tls = tls_options(ssl_certfile, ssl_keyfile, ssl_ca_certs)
     settings = load_settings()
+    if settings.cert_write_at_start:
+        write_at_start(settings)  # before the --ssl-* files are checked: they may be among them
+    tls = tls_options(ssl_certfile, ssl_keyfile, ssl_ca_certs)
     if workers_in_process is not None:
         settings = settings.model_copy(update={"workers_in_process": workers_in_process})
     configure_logging(settings.log_level, settings.log_json)

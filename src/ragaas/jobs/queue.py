@@ -22,6 +22,7 @@ def make_job_app(libpq_url: str) -> procrastinate.App:
     """A job app on its own small connection pool, with every task declared on it."""
     # Each app gets its own Task objects: a procrastinate task is bound to the app that declared
     # it, and deferring (e.g. periodic tasks) goes through that app's connector.
+    from ragaas.certs import tasks as certs_tasks
     from ragaas.ingestion import tasks as ingestion_tasks
     from ragaas.jobs import maintenance
     from ragaas.notifications import tasks as notification_tasks
@@ -29,7 +30,8 @@ def make_job_app(libpq_url: str) -> procrastinate.App:
 
     connector = procrastinate.PsycopgConnector(conninfo=libpq_url, min_size=1, max_size=4)
     app = procrastinate.App(connector=connector)
-    for module in (ingestion_tasks, maintenance, source_tasks, notification_tasks):
+    modules = (ingestion_tasks, maintenance, source_tasks, notification_tasks, certs_tasks)
+    for module in modules:
         module.register(app)
     return app
 

@@ -4,6 +4,7 @@ from ragaas.models.alert import Alert, AlertDelivery, DeliveryStatus
 from ragaas.models.api_key import ApiKey
 from ragaas.models.audit import ActorKind, AuditEvent
 from ragaas.models.base import Base
+from ragaas.models.certificate import Certificate, CertificateKind
 from ragaas.models.chunk import Chunk
 from ragaas.models.data_source import DataSource
 from ragaas.models.document import Document, DocumentStatus
@@ -25,6 +26,8 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "Certificate",
+    "CertificateKind",
     "Chunk",
     "ChunkTerm",
     "DataSource",
