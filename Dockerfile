@@ -47,8 +47,8 @@ ARG UID=10001
 RUN groupadd --system --gid "${UID}" ragaas \
     && useradd --system --uid "${UID}" --gid ragaas --home-dir /home/ragaas --create-home \
        --shell /usr/sbin/nologin ragaas \
-    && mkdir -p /data \
-    && chown ragaas:ragaas /data
+    && mkdir -p /data /acme \
+    && chown ragaas:ragaas /data /acme
 COPY --from=build /opt/ragaas /opt/ragaas
 COPY --from=web /web/dist /opt/ragaas-web
 ENV PATH=/opt/ragaas/bin:$PATH \

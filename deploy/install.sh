@@ -29,7 +29,9 @@ Install Ragaas with Docker Compose (PostgreSQL + pgvector, Redis, API, workers, 
   2. writes deploy/.env from deploy/.env.example with generated secrets (only if absent);
   3. writes a self-signed TLS certificate for nginx to deploy/nginx/certs/ (only if absent);
   4. validates deploy/compose.yaml, builds the image and starts the stack;
-  5. with --acme, replaces the certificate by one from Let's Encrypt (ACME).
+  5. stores the mTLS certificates in the database (keys encrypted);
+  6. with --acme, replaces the certificate by one from Let's Encrypt (ACME), renewed
+     automatically by the workers.
 
 Options:
   --domain NAME     public host name, put in the certificate (default: localhost)
@@ -257,14 +259,37 @@ start_stack() {
         --scale "worker=${WORKERS}"
 }
 
-# Let's Encrypt through the TLS work's certificate manager inside the running API container:
-# it answers the HTTP-01 challenge behind nginx, stores the certificate and writes it out.
+# The API and the workers (uid 10001) write certificates from the database into deploy/nginx/certs
+# (RAGAAS_CERT_DIR in compose.yaml): at start, after `ragaas certs issue`, and on renewal.
+share_cert_dir() {
+    if ((DRY_RUN)); then
+        printf 'would run: chown 10001:10001 %s %s\n' "$CERT_DIR" "$CERT_DIR/mtls"
+        return
+    fi
+    if ! chown 10001:10001 "$CERT_DIR" "$CERT_DIR/mtls" 2>/dev/null; then
+        warn "cannot chown $CERT_DIR to uid 10001 (run as root for that): renewed certificates" \
+            "cannot be written there by the containers"
+    fi
+}
+
+# The internal mTLS set into the database (encrypted): `ragaas certs init` keeps the files above
+# and stores them when the database has none yet. As root in the container: the keys are 0600.
+store_mtls() {
+    say "storing the internal mTLS certificates in the database (keys encrypted)"
+    run "${COMPOSE_CMD[@]}" -f "$COMPOSE_FILE" --env-file "$ENV_FILE" exec -T --user 0 api \
+        ragaas certs init --out /etc/ragaas/certs/mtls --name api
+}
+
+# Let's Encrypt with `ragaas certs issue` inside the running API container: the http-01 answer goes
+# to the acme-webroot volume that nginx serves on port 80 (RAGAAS_ACME_WEBROOT), the certificate
+# into the database (key encrypted) and out to deploy/nginx/certs (RAGAAS_CERT_DIR); the workers
+# renew it 30 days before expiry and nginx reloads itself every 6 hours (docs/deployment.md).
 issue_acme_certificate() {
     say "requesting a Let's Encrypt certificate for $DOMAIN (ACME)"
     local exec_api=("${COMPOSE_CMD[@]}" -f "$COMPOSE_FILE" --env-file "$ENV_FILE" exec -T api)
-    if ((!DRY_RUN)) && ! "${exec_api[@]}" ragaas certs --help >/dev/null 2>&1; then
-        die "--acme needs the \`ragaas certs\` command in the image, which this version lacks;" \
-            "the stack runs with the self-signed certificate"
+    if ((!DRY_RUN)) && ! "${exec_api[@]}" ragaas certs issue --help >/dev/null 2>&1; then
+        die "--acme needs the \`ragaas certs issue\` command in the image, which this version" \
+            "lacks; the stack runs with the self-signed certificate"
     fi
     run "${exec_api[@]}" ragaas certs issue --domain "$DOMAIN" --email "$ACME_EMAIL"
     run "${COMPOSE_CMD[@]}" -f "$COMPOSE_FILE" --env-file "$ENV_FILE" exec -T nginx nginx -s reload
@@ -279,12 +304,14 @@ main() {
     write_env
     write_certificate
     write_mtls
+    share_cert_dir
     validate_stack
     if ((!START)); then
         say "prepared; start with: ${COMPOSE_CMD[*]} -f $COMPOSE_FILE up -d --build"
         return
     fi
     start_stack
+    store_mtls
     if [[ -n "$ACME_EMAIL" ]]; then
         issue_acme_certificate
     fi
