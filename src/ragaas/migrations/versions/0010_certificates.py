@@ -1,7 +1,7 @@
 """Certificates: public (ACME) and internal mTLS certificates with sealed private keys
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02
 
 Deployment-level, not tenant-owned: no organization_id. Private keys and ACME account keys are
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
