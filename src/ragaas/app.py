@@ -19,6 +19,7 @@ from ragaas.mcp.http import PATH as MCP_PATH
 from ragaas.mcp.http import McpEndpoint
 from ragaas.mcp.services import Services
 from ragaas.observability import install_observability
+from ragaas.openapi import install_problem_openapi
 from ragaas.retrieval.service import make_searcher
 from ragaas.runtime import Runtime, build_runtime
 from ragaas.security.bodylimit import BodyLimitMiddleware
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_problem_openapi(app)  # the problem responses each operation can give
     app.include_router(router)
     # Body size limits inside the rate limit, so a refused caller's body is never read.
     app.add_middleware(BodyLimitMiddleware)  # RAGAAS_MAX_REQUEST_BODY_BYTES, docs/security.md

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -117,6 +118,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return _for(request, 422, "Validation failed", f"{where}: {first['msg']}", errors=errors)
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the request carried (a NUL character in text, a number out
+    # of range…): the caller's input, so a 422 that says which rule it broke.
+    assert isinstance(exc, DataError)
+    reason = (str(exc.orig).strip() or "invalid value").splitlines()[0]
+    return _for(request, 422, "Unprocessable content", f"the database refused a value: {reason}")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "Internal server error", "An unexpected error occurred.")
@@ -127,4 +136,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -20,11 +20,17 @@ from ragaas.auth.dependencies import CurrentPrincipal, OrgAdmin
 from ragaas.db import Session
 from ragaas.errors import Forbidden
 from ragaas.models import User
+from ragaas.openapi import problem_responses
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
 
-@router.post("/users", status_code=status.HTTP_201_CREATED, operation_id="users_create")
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="users_create",
+    responses=problem_responses(409),
+)
 async def create_user(
     body: UserCreate, request: Request, principal: OrgAdmin, session: Session
 ) -> UserOut:

@@ -20,7 +20,21 @@ from ragaas.auth.dependencies import QueryReader
 from ragaas.db import Session
 from ragaas.errors import Unprocessable
 
-router = APIRouter(prefix="/v1/analytics", tags=["analytics"], dependencies=[AuditCsvExport])
+# Each report is a table: JSON rows by default, or CSV with ?format=csv.
+REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "text/csv": {"schema": {"type": "string"}},
+        }
+    }
+}
+router = APIRouter(
+    prefix="/v1/analytics",
+    tags=["analytics"],
+    dependencies=[AuditCsvExport],
+    responses=REPORT_RESPONSES,
+)
 
 Since = Annotated[
     datetime | None, Query(alias="from", description="Start (inclusive); default: 30 days ago.")

@@ -58,7 +58,12 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-@router.get("", operation_id="audit_list", response_model=Page[AuditEventOut])
+@router.get(
+    "",
+    operation_id="audit_list",
+    response_model=Page[AuditEventOut],
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def list_events(
     request: Request,
     principal: OrgAdmin,

@@ -11,11 +11,12 @@ from ragaas.auth.schemas import LoginRequest, Me, RefreshRequest, TokenPair
 from ragaas.auth.throttle import LoginThrottle, LoginThrottled
 from ragaas.db import Session
 from ragaas.errors import NotAuthenticated
+from ragaas.openapi import problem_responses
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
-@router.post("/login", operation_id="auth_login")
+@router.post("/login", operation_id="auth_login", responses=problem_responses(401))
 async def login(body: LoginRequest, request: Request, session: Session) -> TokenPair:
     """Exchange e-mail and password for an access and a refresh token."""
     state = request.app.state
@@ -39,7 +40,7 @@ async def login(body: LoginRequest, request: Request, session: Session) -> Token
     return pair
 
 
-@router.post("/refresh", operation_id="auth_refresh")
+@router.post("/refresh", operation_id="auth_refresh", responses=problem_responses(401))
 async def refresh(body: RefreshRequest, request: Request, session: Session) -> TokenPair:
     """Exchange a refresh token for a new token pair."""
     state = request.app.state

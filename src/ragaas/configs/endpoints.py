@@ -9,12 +9,18 @@ from ragaas.auth.dependencies import QueryPrincipal, RagConfigWriter
 from ragaas.configs import service
 from ragaas.configs.schemas import RagConfigCreate, RagConfigOut, RagConfigUpdate
 from ragaas.db import Session
+from ragaas.openapi import problem_responses
 
 router = APIRouter(prefix="/v1/rag-configs", tags=["rag configs"])
 Name = Path(min_length=1, max_length=200)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, operation_id="rag_configs_create")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="rag_configs_create",
+    responses=problem_responses(409),
+)
 async def create(
     body: RagConfigCreate, request: Request, principal: RagConfigWriter, session: Session
 ) -> RagConfigOut:
@@ -50,7 +56,7 @@ async def get_versions(
     return [RagConfigOut.model_validate(r) for r in rows]
 
 
-@router.put("/{name}", operation_id="rag_configs_update")
+@router.put("/{name}", operation_id="rag_configs_update", responses=problem_responses(409))
 async def update(
     body: RagConfigUpdate,
     request: Request,

@@ -15,6 +15,7 @@ from ragaas.documents.repository import DocumentRepository
 from ragaas.documents.schemas import ChunkOut, DocumentAccepted, DocumentCreate, DocumentOut
 from ragaas.documents.upload import read_upload
 from ragaas.kit.pagination import Page, Pagination
+from ragaas.openapi import problem_responses
 from ragaas.quotas.service import Defaults
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -48,7 +49,10 @@ _UPLOAD_BODY = {
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="documents_create",
     openapi_extra=_UPLOAD_BODY,
-    responses={413: {"description": "Too large"}, 415: {"description": "Unsupported body"}},
+    responses={
+        200: {"model": DocumentAccepted, "description": "Already submitted (duplicate: true)"},
+        **problem_responses(413, 415, 422),
+    },
 )
 async def create_document(
     request: Request, principal: DataWrite, session: Session, response: Response

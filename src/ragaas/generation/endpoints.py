@@ -10,6 +10,7 @@ from ragaas.errors import AppError
 from ragaas.generation.schemas import ChatRequest, ChatResponse
 from ragaas.generation.service import Answerer
 from ragaas.generation.streaming import sse, start_stream
+from ragaas.openapi import problem_responses
 from ragaas.providers.llm.base import LLMError
 from ragaas.quotas.dependencies import MeteredQuery
 
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/v1", tags=["chat"])
     "/chat",
     operation_id="chat",
     response_model=ChatResponse,
-    responses={200: {"content": {"text/event-stream": {}}}, 502: {"description": "LLM failed"}},
+    responses={200: {"content": {"text/event-stream": {}}}, **problem_responses(404, 502)},
 )
 async def chat(
     body: ChatRequest, request: Request, principal: MeteredQuery, session: Session

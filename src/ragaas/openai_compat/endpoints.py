@@ -26,6 +26,7 @@ from ragaas.generation.service import Answerer
 from ragaas.generation.streaming import Event, start_stream
 from ragaas.openai_compat.condense import standalone_query
 from ragaas.openai_compat.schemas import DEFAULT_MODEL, ChatCompletionRequest
+from ragaas.openapi import problem_responses
 from ragaas.providers.llm.base import LLMError
 from ragaas.quotas.dependencies import MeteredQuery
 
@@ -41,7 +42,12 @@ async def models(principal: QueryPrincipal, session: Session) -> dict[str, Any]:
     return {"object": "list", "data": data}
 
 
-@router.post("/chat/completions", operation_id="openai_chat_completions", response_model=None)
+@router.post(
+    "/chat/completions",
+    operation_id="openai_chat_completions",
+    response_model=None,
+    responses={200: {"content": {"text/event-stream": {}}}, **problem_responses(404, 502)},
+)
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, principal: MeteredQuery, session: Session
 ) -> dict[str, Any] | StreamingResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from ragaas.db import Session
+from ragaas.openapi import problem_responses
 from ragaas.quotas.dependencies import MeteredQuery
 from ragaas.retrieval.guarded import guarded_search
 from ragaas.retrieval.schemas import SearchRequest, SearchResponse
@@ -12,7 +13,7 @@ from ragaas.retrieval.schemas import SearchRequest, SearchResponse
 router = APIRouter(prefix="/v1", tags=["search"])
 
 
-@router.post("/search", operation_id="search")
+@router.post("/search", operation_id="search", responses=problem_responses(404))
 async def search(
     body: SearchRequest, request: Request, principal: MeteredQuery, session: Session
 ) -> SearchResponse:

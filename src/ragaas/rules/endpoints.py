@@ -16,6 +16,7 @@ from ragaas.configs.apply import resolve
 from ragaas.db import Session
 from ragaas.errors import NotFound
 from ragaas.models import Rule, User
+from ragaas.openapi import problem_responses
 from ragaas.rules import service
 from ragaas.rules.engine import QueryState, RuleEngine, user_context
 from ragaas.rules.schemas import RuleCreate, RuleOut, RuleTest, RuleUpdate, Stage
@@ -73,7 +74,7 @@ async def delete(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/test", operation_id="rules_test")
+@router.post("/test", operation_id="rules_test", responses=problem_responses(404))
 async def dry_run(body: RuleTest, principal: RulesWriter, session: Session) -> dict[str, Any]:
     """Run the active rules against a sample query and user (and sample chunks and answer)
     without retrieving, generating or recording anything."""
