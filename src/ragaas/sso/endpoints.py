@@ -18,6 +18,7 @@ from ragaas.auth.service import token_pair
 from ragaas.db import Session
 from ragaas.errors import AppError
 from ragaas.models import ActorKind, SsoProvider
+from ragaas.openapi import problem_responses
 from ragaas.settings import Settings
 from ragaas.sources.crypto import keyring_from
 from ragaas.sso import flow, service
@@ -119,7 +120,10 @@ async def delete_provider(
     operation_id="auth_oidc_login",
     status_code=status.HTTP_302_FOUND,
     response_class=RedirectResponse,
-    responses={302: {"description": "To the identity provider's sign-in page"}},
+    responses={
+        302: {"description": "To the identity provider's sign-in page"},
+        **problem_responses(400, 403, 502),
+    },
 )
 async def oidc_login(
     slug: str,
@@ -155,7 +159,10 @@ async def oidc_login(
     "/v1/auth/oidc/callback",
     operation_id="auth_oidc_callback",
     response_model=TokenPair,
-    responses={303: {"description": "To return_to, the tokens in the URL fragment"}},
+    responses={
+        303: {"description": "To return_to, the tokens in the URL fragment"},
+        **problem_responses(400, 401, 403, 409, 502),
+    },
 )
 async def oidc_callback(
     request: Request,
