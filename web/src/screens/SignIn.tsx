@@ -130,7 +130,7 @@ function SsoSignIn() {
         )}
       </Field>
       <button type="submit" className="secondary">
-        Sign in with SSO
+        Continue with SSO
       </button>
     </form>
   );
