@@ -103,6 +103,9 @@ async def test_groups_map_to_roles_and_users_are_created_without_a_password(
     bob = await user_named(runtime, sso_org.tenant.organization_id, "bob@corp.test")
     assert bob is not None
     assert bob.groups == ["other", "staff"]
+    listed = await browser.get("/v1/users", headers=bearer(alice))
+    names = {u["email"]: u["name"] for u in listed.json()}
+    assert names["alice@corp.test"] == "Alice Admin"
     # The tokens are the password login's: refresh works the same way.
     refreshed = await browser.post(
         "/v1/auth/refresh", json={"refresh_token": alice.json()["refresh_token"]}

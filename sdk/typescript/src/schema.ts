@@ -2423,6 +2423,11 @@ export interface components {
             organization_id: string;
             /** Email */
             email: string;
+            /**
+             * Name
+             * @description Display name, from single sign-on
+             */
+            name?: string | null;
             /** Role */
             role: string;
             /** Groups */

@@ -33,6 +33,7 @@ class UserOut(BaseModel):
     id: uuid.UUID
     organization_id: uuid.UUID
     email: str
+    name: str | None = Field(default=None, description="Display name, from single sign-on")
     role: str
     groups: list[str]
     active: bool

@@ -51,6 +51,7 @@ class User(Model):
     id: uuid.UUID
     organization_id: uuid.UUID
     email: str
+    name: str | None = Field(default=None, description="From single sign-on")
     role: str
     groups: list[str] = Field(default_factory=list)
     active: bool
