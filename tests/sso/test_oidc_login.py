@@ -180,7 +180,7 @@ async def test_return_to_redirects_with_the_tokens_in_the_fragment_only(
     assert tokens["email"] == "fay@corp.test"  # the web UI shows who signed in
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert (await me(browser, headers))["role"] == "viewer"
-    for target in ("https://evil.test/", "//evil.test/x", "ui"):
+    for target in ("https://evil.test/", "//evil.test/x", "ui", "/\\evil.test", "/" + "x" * 1000):
         refused = await browser.get(f"/v1/auth/oidc/{sso_org.slug}/login?return_to={target}")
         problem(refused, 400, "return_to")
 
@@ -219,7 +219,8 @@ async def test_a_wrong_or_missing_state_is_refused_and_audited(
 ) -> None:
     idp.set_user("hal-1", email="hal@corp.test", groups=["staff"])
     back = await at_provider(await start_login(browser, sso_org.slug), "hal-1")
-    problem(await browser.get(with_query(back, state="forged")), 400, "state does not match")
+    for forged in ("forged", "é-not-ascii", ""):
+        problem(await browser.get(with_query(back, state=forged)), 400, "state does not match")
     # Another browser (no login cookie) cannot finish this login: no login CSRF.
     async with httpx.AsyncClient(transport=client._transport, base_url=CALLBACK) as other:
         problem(await other.get(back), 400, "no single sign-on login is in progress")
@@ -227,7 +228,7 @@ async def test_a_wrong_or_missing_state_is_refused_and_audited(
     browser.cookies.set("ragaas_oidc", "e30.e30.forged", domain="ragaas.test")
     problem(await browser.get(back), 400, "state is invalid")
     failed = await audit_actions(runtime, sso_org.tenant.organization_id)
-    assert [e.action for e in failed] == ["auth.sso_login_failed"]
+    assert [e.action for e in failed] == ["auth.sso_login_failed"] * 3
     assert "state does not match" in failed[0].details["reason"]
     assert await user_named(runtime, sso_org.tenant.organization_id, "hal@corp.test") is None
 

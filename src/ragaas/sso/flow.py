@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import jwt
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ragaas.errors import AppError, Conflict, Forbidden, NotAuthenticated
@@ -30,6 +31,7 @@ from ragaas.sso import mapping, oidc, service
 STATE_COOKIE = "ragaas_oidc"
 COOKIE_PATH = "/v1/auth/oidc"
 STATE_LIFETIME = timedelta(minutes=10)
+MAX_RETURN_TO = 1000  # it rides in the cookie
 _STATE_TYPE = "oidc_state"  # never accepted as an access or refresh token (tokens.py)
 
 
@@ -94,9 +96,8 @@ def safe_return_to(value: str | None) -> str | None:
     """A same-site path to send the browser back to, or None (no open redirects)."""
     if value is None or value == "":
         return None
-    if not value.startswith("/") or value.startswith("//") or "\\" in value:
-        raise AppError("return_to must be a path on this server, e.g. /ui/")
-    if any(ord(c) < 32 for c in value):
+    local = value.startswith("/") and not value.startswith("//") and "\\" not in value
+    if not local or len(value) > MAX_RETURN_TO or any(ord(c) < 32 for c in value):
         raise AppError("return_to must be a path on this server, e.g. /ui/")
     return value
 
@@ -141,7 +142,7 @@ def check_state(pending: PendingLogin, callback: Callback) -> None:
     """400 unless the callback answers the login this browser started."""
     if callback.state is None and callback.error:
         return  # some providers drop the state from error answers; an error signs nobody in
-    if callback.state is None or not hmac.compare_digest(callback.state, pending.state):
+    if callback.state is None or not _same(callback.state, pending.state):
         raise AppError("the state does not match the login started in this browser")
 
 
@@ -230,7 +231,7 @@ async def provision(session: AsyncSession, provider: SsoProvider, who: mapping.I
         raise Conflict(f"another user of this organisation has the e-mail {who.email}")
     user.email, user.role, user.groups = who.email, who.role.value, who.groups
     user.name = who.name or user.name
-    await session.flush()
+    await _flush(session)
     if link is None:
         link = SsoIdentity(
             organization_id=provider.organization_id,
@@ -240,8 +241,16 @@ async def provision(session: AsyncSession, provider: SsoProvider, who: mapping.I
         )
         session.add(link)
     link.last_login_at = datetime.now(UTC)
-    await session.flush()
+    await _flush(session)
     return user
+
+
+async def _flush(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except IntegrityError:
+        # Two first sign-ins of one person at once: the other one created the user or link.
+        raise Conflict("this account is being signed in concurrently: try again") from None
 
 
 async def _user_by_email(
@@ -260,3 +269,8 @@ async def _linked_elsewhere(session: AsyncSession, provider: SsoProvider, user: 
         )
     )
     return found is not None
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time equality of two strings (bytes: compare_digest refuses non-ASCII str)."""
+    return hmac.compare_digest(given.encode(), expected.encode())

@@ -12,6 +12,8 @@ from ragaas.models import SsoProvider
 # Most to least privileged: a user in several mapped groups gets the strongest role.
 ROLE_ORDER = (Role.ADMIN, Role.DEVELOPER, Role.ANALYST, Role.VIEWER)
 MAX_GROUP_LENGTH = 100  # users.groups holds varchar(100)
+MAX_EMAIL_LENGTH = 320  # users.email
+MAX_SUBJECT_LENGTH = 255  # OIDC Core §2: sub is at most 255 ASCII characters
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,14 @@ def role_for(provider: SsoProvider, groups: list[str]) -> Role:
 
 def identity(provider: SsoProvider, claims: dict[str, Any]) -> Identity:
     """The user the claims describe, checked against the provider's rules."""
+    subject = str(claims["sub"])
+    if not subject or len(subject) > MAX_SUBJECT_LENGTH:
+        raise NotAuthenticated("the ID token's subject (sub) is empty or too long")
     email = str(claims.get("email") or "").strip().lower()
-    if "@" not in email:
-        raise NotAuthenticated("the identity provider sent no e-mail address (scope 'email'?)")
+    if "@" not in email or len(email) > MAX_EMAIL_LENGTH:
+        raise NotAuthenticated(
+            "the identity provider sent no usable e-mail address (scope 'email'?)"
+        )
     if claims.get("email_verified") is False:
         raise Forbidden(f"the identity provider has not verified {email}")
     domain = email.rsplit("@", 1)[1]
@@ -62,7 +69,7 @@ def identity(provider: SsoProvider, claims: dict[str, Any]) -> Identity:
         str(claims[k]) for k in ("given_name", "family_name") if claims.get(k)
     )
     return Identity(
-        subject=str(claims["sub"]),
+        subject=subject,
         email=email,
         name=str(name)[:200] or None,
         groups=groups,

@@ -196,7 +196,7 @@ async def verify_id_token(
     audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
     if len(audiences) > 1 and claims.get("azp") != client_id:
         raise NotAuthenticated("the ID token was issued to another client (azp)")
-    if not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+    if not hmac.compare_digest(str(claims.get("nonce", "")).encode(), nonce.encode()):
         raise NotAuthenticated("the ID token's nonce does not match this login (replayed?)")
     return claims
 
