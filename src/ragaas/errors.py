@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+DATABASE_RETRY_AFTER = 2  # seconds
 log = logging.getLogger(__name__)
 
 
@@ -126,6 +128,15 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     return _for(request, 422, "Unprocessable content", f"the database refused a value: {reason}")
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # The connection broke or could not be made (a restart, a failover, a full pool): the
+    # request did not commit, and the pool reconnects on its own, so "retry shortly".
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    response = _for(request, 503, "Service unavailable", "the database is unavailable; retry")
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "Internal server error", "An unexpected error occurred.")
@@ -137,4 +148,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
+    for unavailable in (OperationalError, InterfaceError, SQLAlchemyTimeoutError):
+        app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

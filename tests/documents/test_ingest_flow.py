@@ -63,15 +63,16 @@ async def test_file_upload_corrupt_pdf_fails_with_reason(
     assert "PDF" in doc["error"]
 
 
-async def test_unsupported_file_fails_with_reason(
+async def test_unsupported_file_is_refused_with_reason(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
     files = {"file": ("photo.png", png, "image/png")}
     created = await client.post("/v1/documents", files=files, headers=tenant.headers)
-    doc = await wait_for_document(client, tenant.headers, created.json()["id"])
-    assert doc["status"] == "failed"
-    assert "unsupported" in doc["error"]
+    assert created.status_code == 415, created.text
+    assert "unsupported file type (.png image/png)" in created.json()["detail"]
+    listed = (await client.get("/v1/documents", headers=tenant.headers)).json()
+    assert listed["total"] == 0
 
 
 async def test_oversized_upload_is_refused_with_413(

@@ -51,7 +51,7 @@ _UPLOAD_BODY = {
     openapi_extra=_UPLOAD_BODY,
     responses={
         200: {"model": DocumentAccepted, "description": "Already submitted (duplicate: true)"},
-        **problem_responses(413, 415, 422),
+        **problem_responses(413, 415, 422, 507),
     },
 )
 async def create_document(

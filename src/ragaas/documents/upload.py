@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile
 from ragaas.documents.schemas import DocumentCreate, normalise_labels
 from ragaas.documents.service import Upload
 from ragaas.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from ragaas.ingestion.parsers import UnsupportedFormat, detect_format
 
 # The multipart envelope adds a little to the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -53,16 +54,24 @@ async def _from_form(request: Request, max_bytes: int) -> Upload:
     form = await request.form(max_files=1)
     file = form.get("file")
     if not isinstance(file, UploadFile):
-        raise Unprocessable("file: a multipart field named 'file' is required")
+        raise Unprocessable(
+            "file: a multipart field named 'file' is required (if you sent one, the body was "
+            "truncated before its end)"
+        )
     data = await file.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"the file is larger than the upload limit of {max_bytes} bytes")
     filename = file.filename or "upload"
     guessed = mimetypes.guess_type(filename)[0]
+    content_type = file.content_type or guessed or "application/octet-stream"
+    try:  # refused now rather than accepted and failed later: nothing could read it
+        detect_format(filename, content_type, data)
+    except UnsupportedFormat as exc:
+        raise UnsupportedMediaType(f"file: {exc}") from None
     return Upload(
         data=data,
         title=_text(form.get("title")),
-        content_type=file.content_type or guessed or "application/octet-stream",
+        content_type=content_type,
         filename=filename,
         external_id=_text(form.get("external_id")),
         url=_text(form.get("url")),

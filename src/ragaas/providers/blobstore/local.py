@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from ragaas.providers.blobstore.base import NO_SPACE_ERRNOS, BlobStoreFull
+
 
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
@@ -26,8 +28,13 @@ class LocalBlobStore:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.errno in NO_SPACE_ERRNOS:
+                raise BlobStoreFull(
+                    f"the blob store has no room for this {len(data)}-byte file "
+                    f"({os.strerror(exc.errno)}); an operator must free or add space"
+                ) from exc
             raise
 
     async def put(self, key: str, data: bytes) -> None:
