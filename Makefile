@@ -9,6 +9,7 @@ WEB_DEPS := $(WEB)/node_modules/.installed
 WEB_BUILD := $(WEB)/dist/index.html
 WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json -type f 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
+PEBBLE := /usr/bin/pebble
 
 .PHONY: install run test lint format clean web
 
@@ -30,6 +31,10 @@ $(WEB_BUILD): $(WEB_DEPS) $(WEB_SOURCES)
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# The ACME tests run Let's Encrypt's test server, pebble, from Debian (tests/certs).
+$(PEBBLE):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble
+
 # torch is pinned and installed first: pip then takes the CPU wheel instead of a multi-GB CUDA build.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,7 +52,7 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-test: lint $(WEB_DEPS) $(CHROMIUM)
+test: lint $(WEB_DEPS) $(CHROMIUM) $(PEBBLE)
 	cd $(WEB) && npm test
 	$(BIN)/pytest -q
 

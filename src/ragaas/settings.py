@@ -220,6 +220,14 @@ class Settings(BaseSettings):
     )
     s3_secret_access_key: SecretStr | None = Field(default=None, description="S3 secret key.")
 
+    export_url_ttl_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=604800,
+        description="Lifetime of the download link of an export written to the bucket "
+        "(`destination=bucket`; S3 allows at most 7 days).",
+    )
+
     metrics_enabled: bool = Field(
         default=True, description="Serve Prometheus metrics at /metrics (keep it off the internet)."
     )

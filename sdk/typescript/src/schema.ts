@@ -931,7 +931,8 @@ export interface paths {
         /**
          * List Events
          * @description Audit events of your organisation, newest first (admins only); `format=csv` exports
-         *     every matching event (up to 100,000) and is itself audited.
+         *     every matching event (up to 100,000), as a download or (`destination=bucket`) a file in the
+         *     S3 bucket with a presigned link, and is itself audited.
          */
         get: operations["audit_list"];
         put?: never;
@@ -3888,6 +3889,8 @@ export interface operations {
                 interval?: "hour" | "day";
                 /** @description json (default) or csv */
                 format?: "json" | "csv";
+                /** @description download (default): the file in the response; bucket: written to the S3 bucket, answered with a presigned download link (needs format=csv) */
+                destination?: "download" | "bucket";
             };
             header?: never;
             path?: never;
@@ -3921,6 +3924,8 @@ export interface operations {
                 to?: string | null;
                 /** @description json (default) or csv */
                 format?: "json" | "csv";
+                /** @description download (default): the file in the response; bucket: written to the S3 bucket, answered with a presigned download link (needs format=csv) */
+                destination?: "download" | "bucket";
             };
             header?: never;
             path?: never;
@@ -3955,6 +3960,8 @@ export interface operations {
                 group_by?: "user" | "config" | "day" | "model";
                 /** @description json (default) or csv */
                 format?: "json" | "csv";
+                /** @description download (default): the file in the response; bucket: written to the S3 bucket, answered with a presigned download link (needs format=csv) */
+                destination?: "download" | "bucket";
             };
             header?: never;
             path?: never;
@@ -3989,6 +3996,8 @@ export interface operations {
                 limit?: number;
                 /** @description json (default) or csv */
                 format?: "json" | "csv";
+                /** @description download (default): the file in the response; bucket: written to the S3 bucket, answered with a presigned download link (needs format=csv) */
+                destination?: "download" | "bucket";
             };
             header?: never;
             path?: never;
@@ -4023,6 +4032,8 @@ export interface operations {
                 limit?: number;
                 /** @description json (default) or csv */
                 format?: "json" | "csv";
+                /** @description download (default): the file in the response; bucket: written to the S3 bucket, answered with a presigned download link (needs format=csv) */
+                destination?: "download" | "bucket";
             };
             header?: never;
             path?: never;
@@ -4057,6 +4068,8 @@ export interface operations {
                 limit?: number;
                 /** @description json (default) or csv */
                 format?: "json" | "csv";
+                /** @description download (default): the file in the response; bucket: written to the S3 bucket, answered with a presigned download link (needs format=csv) */
+                destination?: "download" | "bucket";
             };
             header?: never;
             path?: never;
@@ -4091,6 +4104,8 @@ export interface operations {
                 limit?: number;
                 /** @description json (default) or csv */
                 format?: "json" | "csv";
+                /** @description download (default): the file in the response; bucket: written to the S3 bucket, answered with a presigned download link (needs format=csv) */
+                destination?: "download" | "bucket";
             };
             header?: never;
             path?: never;
@@ -4125,6 +4140,8 @@ export interface operations {
                 limit?: number;
                 /** @description json (default) or csv */
                 format?: "json" | "csv";
+                /** @description download (default): the file in the response; bucket: written to the S3 bucket, answered with a presigned download link (needs format=csv) */
+                destination?: "download" | "bucket";
             };
             header?: never;
             path?: never;
@@ -4158,6 +4175,8 @@ export interface operations {
                 to?: string | null;
                 /** @description json (default) or csv */
                 format?: "json" | "csv";
+                /** @description download (default): the file in the response; bucket: written to the S3 bucket, answered with a presigned download link (needs format=csv) */
+                destination?: "download" | "bucket";
             };
             header?: never;
             path?: never;
@@ -4404,6 +4423,8 @@ export interface operations {
                 limit?: number;
                 /** @description Items to skip */
                 offset?: number;
+                /** @description download (default): the file in the response; bucket: written to the S3 bucket, answered with a presigned download link (needs format=csv) */
+                destination?: "download" | "bucket";
             };
             header?: never;
             path?: never;

@@ -19,6 +19,7 @@ from ragaas.audit.exports import AuditCsvExport
 from ragaas.auth.dependencies import QueryReader
 from ragaas.db import Session
 from ragaas.errors import Unprocessable
+from ragaas.exports.delivery import ExportTarget, ExportTo
 
 # Each report is a table: JSON rows by default, or CSV with ?format=csv.
 REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -68,7 +69,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-async def _respond(name: str, rows: list[dict[str, Any]], fmt: str) -> Response:
+async def _respond(
+    name: str,
+    rows: list[dict[str, Any]],
+    fmt: str,
+    export: ExportTarget,
+    window: Window,
+) -> Response:
     plain = [{k: _plain(v) for k, v in row.items()} for row in rows]
     if fmt == "json":
         return JSONResponse(plain)
@@ -77,14 +84,14 @@ async def _respond(name: str, rows: list[dict[str, Any]], fmt: str) -> Response:
         writer = csv.DictWriter(out, fieldnames=list(plain[0]))
         writer.writeheader()
         writer.writerows(plain)
-    headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    return await export.deliver(name, window.organization_id, out.getvalue().encode())
 
 
 @router.get("/volume", operation_id="analytics_volume")
 async def volume(
     principal: QueryReader,
     session: Session,
+    export: ExportTo,
     since: Since = None,
     until: Until = None,
     interval: Annotated[Literal["hour", "day"], Query()] = "day",
@@ -92,26 +99,30 @@ async def volume(
 ) -> Response:
     """Queries per hour or day (UTC): total, searches, chats, blocked."""
     window = _window(principal.organization_id, since, until)
-    return await _respond("volume", await reports.volume(session, window, interval), format)
+    rows = await reports.volume(session, window, interval)
+    return await _respond("volume", rows, format, export, window)
 
 
 @router.get("/latency", operation_id="analytics_latency")
 async def latency(
     principal: QueryReader,
     session: Session,
+    export: ExportTo,
     since: Since = None,
     until: Until = None,
     format: Format = "json",
 ) -> Response:
     """Latency per stage (embed, lexical, dense, rerank, generate, total...): p50, p95, max ms."""
     window = _window(principal.organization_id, since, until)
-    return await _respond("latency", await reports.latency(session, window), format)
+    rows = await reports.latency(session, window)
+    return await _respond("latency", rows, format, export, window)
 
 
 @router.get("/usage", operation_id="analytics_usage")
 async def usage(
     principal: QueryReader,
     session: Session,
+    export: ExportTo,
     since: Since = None,
     until: Until = None,
     group_by: Annotated[Literal["user", "config", "day", "model"], Query()] = "day",
@@ -119,13 +130,15 @@ async def usage(
 ) -> Response:
     """Queries, LLM tokens in/out and cost per user, config, day or model."""
     window = _window(principal.organization_id, since, until)
-    return await _respond("usage", await reports.usage(session, window, group_by), format)
+    rows = await reports.usage(session, window, group_by)
+    return await _respond("usage", rows, format, export, window)
 
 
 @router.get("/top-queries", operation_id="analytics_top_queries")
 async def top_queries(
     principal: QueryReader,
     session: Session,
+    export: ExportTo,
     since: Since = None,
     until: Until = None,
     limit: Limit = 20,
@@ -134,13 +147,14 @@ async def top_queries(
     """The most frequent queries."""
     window = _window(principal.organization_id, since, until)
     rows = await reports.top_queries(session, window, limit)
-    return await _respond("top-queries", rows, format)
+    return await _respond("top-queries", rows, format, export, window)
 
 
 @router.get("/no-results", operation_id="analytics_no_results")
 async def no_results(
     principal: QueryReader,
     session: Session,
+    export: ExportTo,
     since: Since = None,
     until: Until = None,
     limit: Limit = 50,
@@ -149,13 +163,14 @@ async def no_results(
     """Queries that retrieved nothing: what users look for and the content does not have."""
     window = _window(principal.organization_id, since, until)
     rows = await reports.no_results(session, window, limit)
-    return await _respond("no-results", rows, format)
+    return await _respond("no-results", rows, format, export, window)
 
 
 @router.get("/lowest-rated", operation_id="analytics_lowest_rated")
 async def lowest_rated(
     principal: QueryReader,
     session: Session,
+    export: ExportTo,
     since: Since = None,
     until: Until = None,
     limit: Limit = 50,
@@ -164,13 +179,14 @@ async def lowest_rated(
     """Rated answers, worst first, with the feedback comment."""
     window = _window(principal.organization_id, since, until)
     rows = await reports.lowest_rated(session, window, limit)
-    return await _respond("lowest-rated", rows, format)
+    return await _respond("lowest-rated", rows, format, export, window)
 
 
 @router.get("/cited-documents", operation_id="analytics_cited_documents")
 async def cited_documents(
     principal: QueryReader,
     session: Session,
+    export: ExportTo,
     since: Since = None,
     until: Until = None,
     limit: Limit = 50,
@@ -179,13 +195,14 @@ async def cited_documents(
     """Documents by how often answers cited them."""
     window = _window(principal.organization_id, since, until)
     rows = await reports.cited_documents(session, window, limit)
-    return await _respond("cited-documents", rows, format)
+    return await _respond("cited-documents", rows, format, export, window)
 
 
 @router.get("/uncited-documents", operation_id="analytics_uncited_documents")
 async def uncited_documents(
     principal: QueryReader,
     session: Session,
+    export: ExportTo,
     since: Since = None,
     until: Until = None,
     limit: Limit = 100,
@@ -194,17 +211,19 @@ async def uncited_documents(
     """Ready documents that no answer cited in the window."""
     window = _window(principal.organization_id, since, until)
     rows = await reports.uncited_documents(session, window, limit)
-    return await _respond("uncited-documents", rows, format)
+    return await _respond("uncited-documents", rows, format, export, window)
 
 
 @router.get("/guardrails", operation_id="analytics_guardrails")
 async def guardrails(
     principal: QueryReader,
     session: Session,
+    export: ExportTo,
     since: Since = None,
     until: Until = None,
     format: Format = "json",
 ) -> Response:
     """How often each rule fired, and how many queries it blocked."""
     window = _window(principal.organization_id, since, until)
-    return await _respond("guardrails", await reports.guardrail_hits(session, window), format)
+    rows = await reports.guardrail_hits(session, window)
+    return await _respond("guardrails", rows, format, export, window)

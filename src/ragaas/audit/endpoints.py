@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Select, func, or_, select
 
@@ -18,6 +17,7 @@ from ragaas.audit.service import record
 from ragaas.auth.dependencies import OrgAdmin
 from ragaas.db import Session
 from ragaas.errors import Unprocessable
+from ragaas.exports.delivery import ExportTo
 from ragaas.kit.pagination import Page, Pagination
 from ragaas.models import AuditEvent
 
@@ -69,6 +69,7 @@ async def list_events(
     principal: OrgAdmin,
     session: Session,
     page: Pagination,
+    export: ExportTo,
     actor: Annotated[uuid.UUID | None, Query(description="A user id or an API key id")] = None,
     action: Annotated[
         str | None, Query(max_length=100, description="Action prefix, e.g. 'source.' or 'auth'")
@@ -80,7 +81,8 @@ async def list_events(
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
 ) -> Any:
     """Audit events of your organisation, newest first (admins only); `format=csv` exports
-    every matching event (up to 100,000) and is itself audited."""
+    every matching event (up to 100,000), as a download or (`destination=bucket`) a file in the
+    S3 bucket with a presigned link, and is itself audited."""
     if since is not None and until is not None and since >= until:
         raise Unprocessable("'from' must be before 'to'")
     stmt: Select[AuditEvent] = select(AuditEvent).where(
@@ -103,6 +105,8 @@ async def list_events(
     ordered = stmt.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id)
     if format == "csv":
         rows = list(await session.scalars(ordered.limit(CSV_MAX_ROWS)))
+        # Written (or sent) first: an export the bucket refused is not recorded as done.
+        response = await export.deliver("audit", principal.organization_id, _csv(rows))
         filters = {
             k: v for k, v in request.query_params.items() if k not in ("format", "limit", "offset")
         }
@@ -116,14 +120,14 @@ async def list_events(
             request,
         )
         await session.commit()
-        return _csv(rows)
+        return response
     total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = list(await session.scalars(ordered.limit(page.limit).offset(page.offset)))
     items = [AuditEventOut.model_validate(r) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-def _csv(rows: list[AuditEvent]) -> Response:
+def _csv(rows: list[AuditEvent]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -135,8 +139,7 @@ def _csv(rows: list[AuditEvent]) -> Response:
                 for c in CSV_COLUMNS
             ]
         )
-    headers = {"Content-Disposition": 'attachment; filename="audit.csv"'}
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    return out.getvalue().encode()
 
 
 def _json(value: Any) -> str:

@@ -38,6 +38,8 @@ class S3BlobStore:
             connect_timeout=10,
             read_timeout=60,
             retries={"max_attempts": 3, "mode": "standard"},
+            # SigV4 for presigned links too (boto3 may presign with the retired SigV2 otherwise).
+            signature_version="s3v4",
             # Self-hosted S3 rarely has per-bucket DNS names; AWS picks its own style.
             s3={"addressing_style": "path" if endpoint_url else "auto"},
         )
@@ -62,6 +64,26 @@ class S3BlobStore:
         """Store ``data`` under ``key`` (one PUT: atomic)."""
         name = self.object_key(key)
         await asyncio.to_thread(self.client.put_object, Bucket=self.bucket, Key=name, Body=data)
+
+    async def put_download(self, key: str, data: bytes, content_type: str, filename: str) -> None:
+        """Store a file meant to be downloaded: its type and attachment name go with it."""
+        await asyncio.to_thread(
+            self.client.put_object,
+            Bucket=self.bucket,
+            Key=self.object_key(key),
+            Body=data,
+            ContentType=content_type,
+            ContentDisposition=f'attachment; filename="{filename}"',
+        )
+
+    def presigned_get(self, key: str, expires_in: int) -> str:
+        """A URL that downloads the object without credentials until it expires (SigV4, local
+        computation: no request is made)."""
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self.object_key(key)},
+            ExpiresIn=expires_in,
+        )
 
     def _get(self, name: str) -> bytes:
         try:

@@ -1,0 +1,1 @@
+"""Exports (audit log, analytics reports): downloaded directly or written to the bucket."""
