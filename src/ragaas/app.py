@@ -74,7 +74,8 @@ def _attach(app: FastAPI, rt: Runtime) -> None:
     state.runtime = rt
     state.settings = rt.settings
     state.sessionmaker = rt.sessionmaker
-    state.jwt_secret = rt.settings.resolved_jwt_secret()
+    state.jwt_keys = rt.settings.resolved_jwt_keys()  # verify all, sign with the newest
+    state.jwt_secret = state.jwt_keys.current[1]  # the newest key (SSO seals its state with it)
     state.searcher = make_searcher(rt)
     state.answerer = Answerer(state.searcher, rt.chat_model, rt.settings)
 
@@ -93,7 +94,7 @@ async def _preload_lexical(app: FastAPI, rt: Runtime) -> None:
 
 def _mcp_services(app: FastAPI) -> Services:
     state = app.state
-    return Services(state.runtime, state.searcher, state.answerer, state.jwt_secret)
+    return Services(state.runtime, state.searcher, state.answerer, state.jwt_keys)
 
 
 async def _start_worker(rt: Runtime) -> asyncio.Task[None]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from ragaas.auth.tokens import JwtKeys
 
 
 class Settings(BaseSettings):
@@ -29,6 +32,11 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = Field(
         default=None, description="HS256 signing key; generated into data_dir when unset."
     )
+    jwt_keys: SecretStr | None = Field(
+        default=None,
+        description="JWT signing keys `kid:secret[,kid:secret...]` (secrets of 32+ characters), "
+        "newest first: the newest signs, all verify (rotation). Overrides jwt_secret.",
+    )
     access_token_minutes: int = Field(default=15, description="Lifetime of an access token.")
     refresh_token_days: int = Field(default=14, description="Lifetime of a refresh token.")
     public_url: str | None = Field(
@@ -38,6 +46,9 @@ class Settings(BaseSettings):
         "each request.",
     )
 
+    password_min_length: int = Field(
+        default=12, ge=8, le=200, description="Shortest password a user may set."
+    )
     login_max_failures_per_account: int = Field(
         default=5, ge=1, description="Failed logins of one e-mail before exponential backoff."
     )
@@ -343,6 +354,14 @@ class Settings(BaseSettings):
     def blob_dir(self) -> Path:
         """Directory where raw uploads are kept."""
         return self.data_dir / "blobs"
+
+    def resolved_jwt_keys(self) -> JwtKeys:
+        """The JWT key ring: RAGAAS_JWT_KEYS, else the one (configured or generated) secret."""
+        from ragaas.auth.tokens import JwtKeys
+
+        if self.jwt_keys is not None:
+            return JwtKeys.parse(self.jwt_keys.get_secret_value())
+        return JwtKeys.single(self.resolved_jwt_secret())
 
     def resolved_jwt_secret(self) -> str:
         """The configured JWT key, or one generated once and kept in data_dir."""

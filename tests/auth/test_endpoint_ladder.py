@@ -34,7 +34,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str, int]] = [
     (
         "POST",
         "/v1/users",
-        {"email": "n@x.test", "password": "password1", "role": "viewer"},
+        {"email": "n@x.test", "password": "ladder rungs password", "role": "viewer"},
         "org:admin",
         201,
     ),

@@ -258,6 +258,13 @@ def test_users_api_keys_and_login(server: str, org: Org) -> None:
             anonymous.auth.me()
     with Ragaas(server, renewed.access_token) as by_token:
         assert by_token.auth.me().api_key_id is None
+        with pytest.raises(PermissionDeniedError, match="current password is wrong"):
+            by_token.auth.change_password("not the password", "a new long passphrase")
+        with pytest.raises(ValidationError, match="password: must have at least 12"):
+            by_token.auth.change_password(PASSWORD, "too short")
+        by_token.auth.logout(renewed.refresh_token)
+        with pytest.raises(AuthenticationError, match="revoked"):
+            by_token.auth.refresh(renewed.refresh_token)
 
 
 def test_configuration_from_environment(

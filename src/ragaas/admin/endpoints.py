@@ -17,6 +17,8 @@ from ragaas.admin.schemas import (
 )
 from ragaas.audit import changed, record
 from ragaas.auth.dependencies import CurrentPrincipal, OrgAdmin
+from ragaas.auth.passwords import check_password_policy
+from ragaas.auth.sessions import revoke_user
 from ragaas.db import Session
 from ragaas.errors import Forbidden
 from ragaas.models import User
@@ -35,6 +37,8 @@ async def create_user(
     body: UserCreate, request: Request, principal: OrgAdmin, session: Session
 ) -> UserOut:
     """Create a user in the caller's organisation (admins only)."""
+    min_length = request.app.state.settings.password_min_length
+    check_password_policy(body.password, body.email, min_length)
     user = await service.create_user(
         session, principal.organization_id, body.email, body.password, body.role, body.groups
     )
@@ -57,6 +61,8 @@ async def update_user(
     if body.groups is not None:
         user.groups = sorted(set(body.groups))
     if body.active is not None:
+        if user.active and not body.active:
+            await revoke_user(session, user)  # re-enabling must not revive old sessions
         user.active = body.active
     details: dict[str, object] = {"changed": changed(body), "role": user.role}
     details |= {"groups": user.groups, "active": user.active}

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ragaas.auth import api_keys
 from ragaas.auth.permissions import Permission, permissions_for
 from ragaas.auth.principal import Principal
-from ragaas.auth.tokens import decode_token
+from ragaas.auth.sessions import revoked_since
+from ragaas.auth.tokens import Keys, decode_token
 from ragaas.db import Session
 from ragaas.errors import Forbidden, NotAuthenticated
 from ragaas.models import ApiKey, User
@@ -24,14 +25,16 @@ _bearer = HTTPBearer(auto_error=False, description="A JWT access token or an API
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-async def authenticate(session: AsyncSession, secret: str, token: str) -> Principal:
+async def authenticate(session: AsyncSession, keys: Keys, token: str) -> Principal:
     """Resolve a bearer credential (API key or JWT) to a principal."""
     if api_keys.split_prefix(token) is not None:
         return await _from_api_key(session, token)
-    claims = decode_token(secret, token, "access")
+    claims = decode_token(keys, token, "access")
     user = await session.get(User, claims.user_id)
     if user is None or not user.active or user.organization_id != claims.organization_id:
         raise NotAuthenticated("the user no longer exists or is disabled")
+    if revoked_since(user, claims.issued_at):
+        raise NotAuthenticated("the token has been revoked (password change or sign-out)")
     return Principal(user.id, user.organization_id, user.role, permissions_for(user.role))
 
 
@@ -70,8 +73,7 @@ async def current_principal(
     """The authenticated caller; 401 without valid credentials."""
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated("authentication required: send 'Authorization: Bearer <token>'")
-    secret: str = request.app.state.jwt_secret
-    return await authenticate(session, secret, credentials.credentials)
+    return await authenticate(session, request.app.state.jwt_keys, credentials.credentials)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

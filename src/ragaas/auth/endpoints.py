@@ -1,16 +1,24 @@
-"""/v1/auth: login, refresh, and who am I."""
+"""/v1/auth: login, refresh, logout, password change, and who am I."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, status
 
-from ragaas.audit import logins
-from ragaas.auth import service
+from ragaas.audit import Actor, logins, record
+from ragaas.auth import service, sessions
 from ragaas.auth.dependencies import CurrentPrincipal
-from ragaas.auth.schemas import LoginRequest, Me, RefreshRequest, TokenPair
+from ragaas.auth.schemas import (
+    LoginRequest,
+    LogoutRequest,
+    Me,
+    PasswordChange,
+    RefreshRequest,
+    TokenPair,
+)
 from ragaas.auth.throttle import LoginThrottle, LoginThrottled
 from ragaas.db import Session
 from ragaas.errors import NotAuthenticated
+from ragaas.models import ActorKind, User
 from ragaas.openapi import problem_responses
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -30,7 +38,7 @@ async def login(body: LoginRequest, request: Request, session: Session) -> Token
         await logins.login_attempt(session, body, request, succeeded=False, retry_after=retry)
         raise
     try:
-        pair = await service.login(session, state.settings, state.jwt_secret, body)
+        pair = await service.login(session, state.settings, state.jwt_keys, body)
     except NotAuthenticated:
         await guard.failed()
         await logins.login_attempt(session, body, request, succeeded=False)
@@ -42,9 +50,55 @@ async def login(body: LoginRequest, request: Request, session: Session) -> Token
 
 @router.post("/refresh", operation_id="auth_refresh", responses=problem_responses(401))
 async def refresh(body: RefreshRequest, request: Request, session: Session) -> TokenPair:
-    """Exchange a refresh token for a new token pair."""
+    """Exchange a refresh token for a new pair; the old refresh token stops working, and using
+    it again revokes every token of its sign-in (theft detection)."""
     state = request.app.state
-    return await service.refresh(session, state.settings, state.jwt_secret, body.refresh_token)
+    try:
+        pair = await sessions.rotate(session, state.settings, state.jwt_keys, body.refresh_token)
+    except sessions.RefreshTokenReused as exc:
+        actor = Actor(ActorKind.USER, exc.organization_id, exc.user_id)
+        record(session, actor, "auth.refresh_reused", "user", exc.user_id, None, request)
+        await session.commit()  # the family's revocation stands, whatever is raised
+        raise
+    await session.commit()
+    return pair
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="auth_logout",
+    responses=problem_responses(401),
+)
+async def logout(body: LogoutRequest, request: Request, session: Session) -> None:
+    """End the refresh token's session (``everywhere``: all the user's sessions and tokens)."""
+    user = await sessions.logout(
+        session, request.app.state.jwt_keys, body.refresh_token, body.everywhere
+    )
+    actor = Actor(ActorKind.USER, user.organization_id, user.id)
+    details = {"everywhere": body.everywhere}
+    record(session, actor, "auth.logout", "user", user.id, details, request)
+    await session.commit()
+
+
+@router.post(
+    "/password", operation_id="auth_change_password", responses=problem_responses(401, 403)
+)
+async def change_password(
+    body: PasswordChange, request: Request, principal: CurrentPrincipal, session: Session
+) -> TokenPair:
+    """Change your password; every other session and token ends, a new pair is returned."""
+    state = request.app.state
+    user = await session.get(User, principal.user_id)
+    if user is None:
+        raise NotAuthenticated("the user no longer exists")
+    await service.change_password(
+        session, state.settings, user, body.current_password, body.new_password
+    )
+    pair = await sessions.token_pair(session, state.settings, state.jwt_keys, user)
+    record(session, principal, "auth.password_change", "user", user.id, None, request)
+    await session.commit()
+    return pair
 
 
 @router.get("/me", operation_id="auth_me")

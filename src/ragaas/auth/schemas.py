@@ -16,7 +16,20 @@ class LoginRequest(BaseModel):
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: str
+    refresh_token: str = Field(max_length=4000)
+
+
+class LogoutRequest(BaseModel):
+    refresh_token: str = Field(max_length=4000)
+    everywhere: bool = Field(
+        default=False,
+        description="Also end every other session of the user and refuse their access tokens",
+    )
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=200)
+    new_password: str = Field(max_length=200)
 
 
 class TokenPair(BaseModel):

@@ -1,38 +1,21 @@
-"""Login with e-mail and password, and refresh, returning JWT pairs."""
+"""Login with e-mail and password, and password changes."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ragaas.auth.passwords import verify_password
+from ragaas.auth.passwords import check_password_policy, hash_password, verify_password
 from ragaas.auth.schemas import LoginRequest, TokenPair
-from ragaas.auth.tokens import decode_token, issue_token
-from ragaas.errors import AppError, NotAuthenticated
+from ragaas.auth.sessions import revoke_user, token_pair
+from ragaas.auth.tokens import Keys
+from ragaas.errors import AppError, Forbidden, NotAuthenticated
 from ragaas.models import User
 from ragaas.settings import Settings
 
 
-def token_pair(settings: Settings, secret: str, user: User) -> TokenPair:
-    """A fresh access + refresh token for the user."""
-    access_ttl = timedelta(minutes=settings.access_token_minutes)
-    return TokenPair(
-        access_token=issue_token(secret, user.id, user.organization_id, "access", access_ttl),
-        refresh_token=issue_token(
-            secret,
-            user.id,
-            user.organization_id,
-            "refresh",
-            timedelta(days=settings.refresh_token_days),
-        ),
-        expires_in=int(access_ttl.total_seconds()),
-    )
-
-
 async def login(
-    session: AsyncSession, settings: Settings, secret: str, body: LoginRequest
+    session: AsyncSession, settings: Settings, keys: Keys, body: LoginRequest
 ) -> TokenPair:
     """Check the password; 401 with one message for any wrong e-mail/password pair."""
     stmt = select(User).where(User.email == body.email.strip().lower(), User.active.is_(True))
@@ -44,15 +27,16 @@ async def login(
     user = candidates[0] if candidates else None
     if not verify_password(user.password_hash if user else None, body.password) or user is None:
         raise NotAuthenticated("wrong e-mail or password")
-    return token_pair(settings, secret, user)
+    return await token_pair(session, settings, keys, user)
 
 
-async def refresh(
-    session: AsyncSession, settings: Settings, secret: str, refresh_token: str
-) -> TokenPair:
-    """Exchange a valid refresh token for a new pair."""
-    claims = decode_token(secret, refresh_token, "refresh")
-    user = await session.get(User, claims.user_id)
-    if user is None or not user.active:
-        raise NotAuthenticated("the user no longer exists or is disabled")
-    return token_pair(settings, secret, user)
+async def change_password(
+    session: AsyncSession, settings: Settings, user: User, current: str, new: str
+) -> None:
+    """Check the current password and the policy, store the new one and revoke every token
+    issued to the user so far (other devices must sign in again)."""
+    if not verify_password(user.password_hash, current):
+        raise Forbidden("the current password is wrong")
+    check_password_policy(new, user.email, settings.password_min_length)
+    user.password_hash = hash_password(new)
+    await revoke_user(session, user)

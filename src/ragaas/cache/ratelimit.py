@@ -24,7 +24,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragaas.auth import api_keys
-from ragaas.auth.tokens import decode_token
+from ragaas.auth.tokens import Keys, decode_token
 from ragaas.cache.gcra import Decision, MemoryLimiter, redis_hit
 from ragaas.cache.link import RedisLink
 from ragaas.errors import OPENAI_PATHS, NotAuthenticated, problem
@@ -35,7 +35,7 @@ EXEMPT_PATHS = ("/health", "/ready", "/metrics")
 _ORG_CACHE_MAX = 10_000
 
 
-def caller(authorization: str | None, jwt_keys: Any) -> tuple[str, str | None] | None:
+def caller(authorization: str | None, jwt_keys: Keys | None) -> tuple[str, str | None] | None:
     """Who a request counts against: (``key:<hash>`` or ``user:<id>``, organisation id or None
     when it must be looked up), or None (not limited)."""
     scheme, _, token = (authorization or "").partition(" ")
@@ -70,7 +70,7 @@ class RateLimitMiddleware:
         who = None
         if per_caller or per_org:
             authorization = Headers(scope=scope).get("authorization")
-            who = caller(authorization, getattr(state, "jwt_secret", None))
+            who = caller(authorization, getattr(state, "jwt_keys", None))
         if who is None:
             await self.app(scope, receive, send)
             return

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ragaas.admin import service
 from ragaas.admin.schemas import UserCreate
 from ragaas.audit import Actor, record, record_system_event
+from ragaas.auth.passwords import password_problem
 from ragaas.auth.permissions import Permission, Role, parse_scopes
 from ragaas.certs import store as certificate_store
 from ragaas.cli.common import (
@@ -45,7 +46,12 @@ app = typer.Typer(
 OrgOption = Annotated[str, typer.Option("--org", help="Organisation name or id.")]
 EmailOption = Annotated[str, typer.Option("--email", help="The user's e-mail address.")]
 PasswordOption = Annotated[
-    str, typer.Option("--password", help="At least 8 characters.", envvar="RAGAAS_ADMIN_PASSWORD")
+    str,
+    typer.Option(
+        "--password",
+        help="At least RAGAAS_PASSWORD_MIN_LENGTH (12) characters, not the e-mail.",
+        envvar="RAGAAS_ADMIN_PASSWORD",
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 Work = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
@@ -243,6 +249,9 @@ def _validate_user(email: str, password: str, role: Role) -> None:
     except ValidationError as exc:
         first = exc.errors()[0]
         fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+    rule = password_problem(password, email, load_settings().password_min_length)
+    if rule is not None:
+        fail(f"password: {rule}")
 
 
 def _show_key(key: str) -> None:

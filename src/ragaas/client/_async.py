@@ -40,7 +40,7 @@ class _AsyncResource:
 
 
 class AsyncAuth(_AsyncResource):
-    """Login with e-mail and password (JWT pair), refresh, and who the caller is."""
+    """Login with e-mail and password (JWT pair), refresh, logout, password, who the caller is."""
 
     async def login(
         self, email: str, password: str, organization_id: str | None = None
@@ -52,6 +52,14 @@ class AsyncAuth(_AsyncResource):
 
     async def me(self) -> m.Me:
         return await self._run(c.call("auth_me", c.model(m.Me)))
+
+    async def logout(self, refresh_token: str, *, everywhere: bool = False) -> None:
+        """End this sign-in (``everywhere``: every session and token of the user)."""
+        await self._run(c.logout(refresh_token, everywhere))
+
+    async def change_password(self, current_password: str, new_password: str) -> m.TokenPair:
+        """Change your password; other sessions end, the returned pair is the new session."""
+        return await self._run(c.change_password(current_password, new_password))
 
 
 class AsyncUsersResource(_AsyncResource):

@@ -38,6 +38,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "auth_login": ("POST", "/v1/auth/login"),
     "auth_refresh": ("POST", "/v1/auth/refresh"),
     "auth_me": ("GET", "/v1/auth/me"),
+    "auth_logout": ("POST", "/v1/auth/logout"),
+    "auth_change_password": ("POST", "/v1/auth/password"),
     "users_list": ("GET", "/v1/users"),
     "users_create": ("POST", "/v1/users"),
     "users_update": ("PATCH", "/v1/users/{user_id}"),
@@ -304,6 +306,16 @@ def login(email: str, password: str, organization_id: str | None) -> Call[m.Toke
 
 def refresh(refresh_token: str) -> Call[m.TokenPair]:
     return call("auth_refresh", model(m.TokenPair), json={"refresh_token": refresh_token})
+
+
+def logout(refresh_token: str, everywhere: bool) -> Call[None]:
+    payload = {"refresh_token": refresh_token, "everywhere": everywhere}
+    return call("auth_logout", nothing, json=payload)
+
+
+def change_password(current_password: str, new_password: str) -> Call[m.TokenPair]:
+    payload = {"current_password": current_password, "new_password": new_password}
+    return call("auth_change_password", model(m.TokenPair), json=payload)
 
 
 def users_create(

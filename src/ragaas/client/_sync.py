@@ -39,7 +39,7 @@ class _Resource:
 
 
 class Auth(_Resource):
-    """Login with e-mail and password (JWT pair), refresh, and who the caller is."""
+    """Login with e-mail and password (JWT pair), refresh, logout, password, who the caller is."""
 
     def login(self, email: str, password: str, organization_id: str | None = None) -> m.TokenPair:
         return self._run(c.login(email, password, organization_id))
@@ -49,6 +49,14 @@ class Auth(_Resource):
 
     def me(self) -> m.Me:
         return self._run(c.call("auth_me", c.model(m.Me)))
+
+    def logout(self, refresh_token: str, *, everywhere: bool = False) -> None:
+        """End this sign-in (``everywhere``: every session and token of the user)."""
+        self._run(c.logout(refresh_token, everywhere))
+
+    def change_password(self, current_password: str, new_password: str) -> m.TokenPair:
+        """Change your password; other sessions end, the returned pair is the new session."""
+        return self._run(c.change_password(current_password, new_password))
 
 
 class UsersResource(_Resource):

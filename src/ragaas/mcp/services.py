@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ragaas.auth.tokens import JwtKeys
 from ragaas.generation.service import Answerer
 from ragaas.retrieval.service import Searcher, make_searcher
 from ragaas.runtime import Runtime
@@ -15,7 +16,7 @@ class Services:
     runtime: Runtime
     searcher: Searcher
     answerer: Answerer
-    jwt_secret: str
+    jwt_secret: JwtKeys  # every key verifies (docs/security.md, sessions)
 
     @property
     def settings(self) -> Settings:
@@ -29,5 +30,5 @@ class Services:
             runtime=runtime,
             searcher=searcher,
             answerer=Answerer(searcher, runtime.chat_model, runtime.settings),
-            jwt_secret=runtime.settings.resolved_jwt_secret(),
+            jwt_secret=runtime.settings.resolved_jwt_keys(),
         )

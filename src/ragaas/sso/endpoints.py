@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ragaas.audit import Actor, changed, record
 from ragaas.auth.dependencies import OrgAdmin
 from ragaas.auth.schemas import TokenPair
-from ragaas.auth.service import token_pair
+from ragaas.auth.sessions import token_pair
 from ragaas.db import Session
 from ragaas.errors import AppError
 from ragaas.models import ActorKind, SsoProvider
@@ -200,8 +200,8 @@ async def oidc_callback(
     details = {"email": user.email, "role": user.role, "groups": user.groups}
     details["provider_id"] = str(pending.provider_id)
     record(session, actor, "auth.sso_login", "user", user.id, details, request)
+    pair = await token_pair(session, settings, request.app.state.jwt_keys, user)
     await session.commit()
-    pair = token_pair(settings, secret, user)
     return _signed_in(pair, pending.return_to, user.email)
 
 
