@@ -54,6 +54,7 @@ def test_continue_with_sso_in_chromium(
     with running_idp() as idp, running_serve(env, tmp_path) as (url, _):
         client_id, secret = idp.register_client(f"{url}/v1/auth/oidc/callback")
         idp.set_user("ui-admin", email="ui.admin@corp.test", groups=["Ragaas-Admins"])
+        idp.set_user("ui-guest", email="ui.guest@corp.test", groups=["guests"])
         body = {
             "slug": slug,
             "name": "Test IdP",
@@ -72,6 +73,7 @@ def test_continue_with_sso_in_chromium(
             "SSO_SLUG": slug,
             "SSO_SUB": "ui-admin",
             "SSO_EMAIL": "ui.admin@corp.test",
+            "SSO_REFUSED_SUB": "ui-guest",
             "SCREENSHOTS": str(SHOTS),
             "CHROMIUM": CHROMIUM,
         }
@@ -84,5 +86,5 @@ def test_continue_with_sso_in_chromium(
             timeout=300,
         )
     assert done.returncode == 0, f"browser test failed:\n{done.stdout}\n{done.stderr}"
-    assert "3 passed, 0 failed" in done.stdout, done.stdout
-    assert (SHOTS / "sso-2-signed-in.png").is_file()
+    assert "4 passed, 0 failed" in done.stdout, done.stdout
+    assert (SHOTS / "sso-3-refused.png").is_file()

@@ -180,6 +180,16 @@ async def test_return_to_redirects_with_the_tokens_in_the_fragment_only(
     assert tokens["email"] == "fay@corp.test"  # the web UI shows who signed in
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert (await me(browser, headers))["role"] == "viewer"
+    # A refusal goes back to the page too, for it to show (the API's problem text).
+    idp.set_user("gil-1", email="gil@corp.test", groups=["contractors"])
+    refused = await sign_in(browser, sso_org.slug, "gil-1", return_to="/ui/")
+    assert refused.status_code == 303, refused.text
+    path, _, fragment = refused.headers["location"].partition("#")
+    assert path == "/ui/"
+    assert query_of("?" + fragment) == {
+        "error": "none of your groups at the identity provider is allowed to use Ragaas",
+        "status": "403",
+    }
     for target in ("https://evil.test/", "//evil.test/x", "ui", "/\\evil.test", "/" + "x" * 1000):
         refused = await browser.get(f"/v1/auth/oidc/{sso_org.slug}/login?return_to={target}")
         problem(refused, 400, "return_to")

@@ -1,7 +1,7 @@
 // Single sign-on in the BUILT web UI, in headless Debian Chromium (playwright-core), against a
 // real `ragaas serve` and a real OpenID provider. Run by tests/sso/test_browser_sso.py, which
 // passes: RAGAAS_URL, IDP_URL, SSO_SLUG, SSO_SUB (a user the provider maps to admin),
-// SSO_EMAIL, SCREENSHOTS (folder), CHROMIUM (default /usr/bin/chromium).
+// SSO_EMAIL, SSO_REFUSED_SUB (a user in no mapped group), SCREENSHOTS (folder), CHROMIUM.
 // Exit code 0 only if every step passed.
 
 import { mkdirSync } from "node:fs";
@@ -52,8 +52,19 @@ try {
   if (!option?.includes(`${EMAIL} · admin`)) throw new Error(`switcher shows ${option}`);
   await page.screenshot({ path: join(SHOTS, "sso-2-signed-in.png") });
   console.log("ok   back in Ragaas as the mapped admin, the tokens gone from the URL");
+
+  // Someone the organisation's mapping refuses sees why, on the sign-in page.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Continue with SSO" }).click(); // the name is remembered
+  await page.waitForURL((url) => url.href.startsWith(IDP + "/oauth2/authorize"));
+  await page.locator('input[name="sub"]').fill(env("SSO_REFUSED_SUB"));
+  await page.getByRole("button", { name: "Authorize" }).click();
+  await visible(page.getByText("Single sign-on failed: none of your groups at the identity provider"));
+  if (new URL(page.url()).hash !== "") throw new Error(`the error stayed in the URL: ${page.url()}`);
+  await page.screenshot({ path: join(SHOTS, "sso-3-refused.png") });
+  console.log("ok   a refused user sees the reason on the sign-in page");
   await browser.close();
-  console.log("3 passed, 0 failed");
+  console.log("4 passed, 0 failed");
 } catch (error) {
   console.log(`FAIL ${error?.stack ?? error}`);
   await page.screenshot({ path: join(SHOTS, "sso-failure.png"), fullPage: true }).catch(() => {});

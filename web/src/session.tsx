@@ -151,6 +151,10 @@ export function SessionProvider({ children }: { children: (state: SessionState) 
     const result = parseSsoFragment(location.hash);
     history.replaceState(null, "", "/");
     if (!result) return;
+    if ("error" in result) {
+      setSsoError(result.error);
+      return;
+    }
     enter(result.email, result.tokens).catch((e: unknown) =>
       setSsoError(e instanceof Error ? e.message : String(e)),
     );

@@ -18,14 +18,14 @@ export function ssoLoginUrl(slug: string): string {
   return `/v1/auth/oidc/${encodeURIComponent(slug)}/login?return_to=${encodeURIComponent(RETURN_PATH)}`;
 }
 
-export interface SsoResult {
-  tokens: TokenPair;
-  email: string;
-}
+export type SsoResult = { tokens: TokenPair; email: string } | { error: string; status: number };
 
-/** The tokens of a finished SSO sign-in from the URL fragment ("#access_token=…"), or null. */
+/** What a finished SSO sign-in put in the URL fragment: the tokens ("#access_token=…"), the
+ * API's refusal ("#error=…&status=403"), or null when the fragment is neither. */
 export function parseSsoFragment(hash: string): SsoResult | null {
   const params = new URLSearchParams(hash.startsWith("#") ? hash.slice(1) : hash);
+  const error = params.get("error");
+  if (error) return { error, status: Number(params.get("status")) || 400 };
   const access = params.get("access_token");
   const refresh = params.get("refresh_token");
   if (!access || !refresh) return null;

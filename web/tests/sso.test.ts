@@ -22,6 +22,13 @@ describe("single sign-on", () => {
     });
   });
 
+  it("reads the API's refusal from the fragment", () => {
+    expect(parseSsoFragment("#error=e-mail+domain+x.test+may+not+sign+in&status=403")).toEqual({
+      error: "e-mail domain x.test may not sign in",
+      status: 403,
+    });
+  });
+
   it("ignores a fragment without both tokens", () => {
     expect(parseSsoFragment("")).toBeNull();
     expect(parseSsoFragment("#access_token=a.b.c")).toBeNull();

@@ -1067,7 +1067,8 @@ export interface paths {
          * Oidc Callback
          * @description Where the identity provider sends the browser back: verifies the answer, signs the user
          *     in (created or updated, role mapped from their groups) and returns the same tokens as
-         *     password login — as JSON, or in the fragment of a redirect to the login's return_to.
+         *     password login — as JSON, or in the fragment of a redirect to the login's return_to (where
+         *     a refusal goes too, as ``#error=…&status=…``).
          */
         get: operations["auth_oidc_callback"];
         put?: never;

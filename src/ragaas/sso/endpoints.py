@@ -176,7 +176,8 @@ async def oidc_callback(
 ) -> Any:
     """Where the identity provider sends the browser back: verifies the answer, signs the user
     in (created or updated, role mapped from their groups) and returns the same tokens as
-    password login — as JSON, or in the fragment of a redirect to the login's return_to."""
+    password login — as JSON, or in the fragment of a redirect to the login's return_to (where
+    a refusal goes too, as ``#error=…&status=…``)."""
     secret: str = request.app.state.jwt_secret
     settings = _settings(request)
     callback = flow.Callback(state, code, error, error_description, iss)
@@ -195,7 +196,9 @@ async def oidc_callback(
     except AppError as exc:
         organization_id = pending.organization_id if pending is not None else None
         await _failed(session, request, exc, organization_id, None)
-        raise
+        if pending is None or pending.return_to is None:
+            raise
+        return _back_with_error(pending.return_to, exc)
     actor = Actor(ActorKind.USER, user.organization_id, user.id)
     details = {"email": user.email, "role": user.role, "groups": user.groups}
     details["provider_id"] = str(pending.provider_id)
@@ -218,6 +221,15 @@ def _signed_in(pair: TokenPair, return_to: str | None, email: str) -> Response:
             f"{return_to}#{fragment}", status_code=status.HTTP_303_SEE_OTHER
         )
         response.headers["Cache-Control"] = "no-store"
+    response.delete_cookie(flow.STATE_COOKIE, path=flow.COOKIE_PATH)
+    return response
+
+
+def _back_with_error(return_to: str, exc: AppError) -> Response:
+    """A sign-in started from a page (the web UI) goes back there with the problem in the
+    fragment, so the page can show it; API callers (no return_to) get the problem itself."""
+    fragment = urlencode({"error": exc.message, "status": exc.status_code})
+    response = RedirectResponse(f"{return_to}#{fragment}", status_code=status.HTTP_303_SEE_OTHER)
     response.delete_cookie(flow.STATE_COOKIE, path=flow.COOKIE_PATH)
     return response
 
