@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from ragaas.errors import NotAuthenticated
@@ -19,6 +20,7 @@ from ragaas.runtime import Runtime
 from ragaas.security.egress import EgressPolicy
 from ragaas.settings import Settings
 from ragaas.sso import oidc
+from tests.conftest import free_port, serve_in_thread
 from tests.sso.conftest import (
     CALLBACK,
     SsoOrg,
@@ -392,3 +394,26 @@ async def test_another_organisations_provider_cannot_sign_into_this_one(
 
 async def test_an_unknown_slug_is_404(browser: httpx.AsyncClient) -> None:
     problem(await browser.get("/v1/auth/oidc/no-such-org/login"), 404, "no-such-org")
+
+
+async def test_an_unreachable_or_misconfigured_provider_is_a_502_not_a_500(
+    browser: httpx.AsyncClient, idp: Idp, make_sso_org: SsoOrgFactory
+) -> None:
+    closed = await make_sso_org(issuer=f"http://127.0.0.1:{free_port()}")
+    problem(await browser.get(f"/v1/auth/oidc/{closed.slug}/login"), 502, "unreachable")
+    # A wrong issuer path: the provider has no discovery document there.
+    wrong = await make_sso_org(issuer=f"{idp.url}/realms/nope")
+    problem(await browser.get(f"/v1/auth/oidc/{wrong.slug}/login"), 502, "answered HTTP 404")
+
+
+async def test_a_discovery_document_naming_another_issuer_is_refused(settings: Settings) -> None:
+    copied = FastAPI()
+    endpoints = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+
+    @copied.get("/.well-known/openid-configuration")
+    def document() -> dict[str, str]:
+        return {"issuer": "https://idp.example"} | dict.fromkeys(endpoints, "https://idp.example/x")
+
+    refused = pytest.raises(oidc.ProviderUnavailable, match=r"names issuer 'https://idp\.example'")
+    with serve_in_thread(copied) as url, refused:
+        await oidc.discover(EgressPolicy.from_settings(settings), url)
