@@ -13,6 +13,7 @@ from ragaas.documents import endpoints as documents
 from ragaas.generation import endpoints as generation
 from ragaas.notifications import endpoints as alerts
 from ragaas.openai_compat import endpoints as openai_compat
+from ragaas.quotas import endpoints as quotas
 from ragaas.retrieval import endpoints as retrieval
 from ragaas.rules import endpoints as rules
 from ragaas.sources import endpoints as sources
@@ -35,5 +36,6 @@ for module in (
     alerts,
     audit,
     sso,
+    quotas,
 ):
     router.include_router(module.router)

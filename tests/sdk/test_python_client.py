@@ -93,6 +93,8 @@ def test_sync_bootstrap_ingest_search_ask_feedback_analytics(
         assert client.ready() == {"status": "ready"}
         me = client.auth.me()
         assert (str(me.organization_id), me.role) == (org.organization_id, "admin")
+        quota = client.quota()  # the defaults: unlimited, nothing used yet
+        assert (quota.documents.limit, quota.documents.usage) == (0, 0)
 
         text = client.documents.create(
             "Refund policy", REFUNDS, labels=["policy"], external_id="refunds",

@@ -74,6 +74,9 @@ async def test_document_and_storage_quotas_set_by_an_operator(
     shown = await _set_quota(cli, tenant, "--documents", "2", "--storage-bytes", "300")
     assert shown["limits"] == {"documents": 2, "storage_bytes": 300, "queries_per_day": 0}
     assert shown["usage"]["documents"] == 0
+    # Every member sees the organisation's quota, e.g. with an API key of any scope.
+    seen = (await client.get("/v1/quota", headers=tenant.headers)).json()
+    assert seen["storage_bytes"] == {"limit": 300, "usage": 0}
 
     assert (await _add(client, tenant, "a" * 100, "one")).status_code == 202
     assert (await _add(client, tenant, "b" * 100, "two")).status_code == 202
@@ -98,6 +101,13 @@ async def test_document_and_storage_quotas_set_by_an_operator(
     shown = await _set_quota(cli, tenant, "--documents", "default", "--storage-bytes", "default")
     assert shown["limits"]["documents"] == 0
     assert shown["usage"] == {"documents": 2, "storage_bytes": 160, "queries_per_day": 0}
+    seen = await client.get("/v1/quota", headers=tenant.headers)
+    assert seen.json() == {
+        "documents": {"limit": 0, "usage": 2},
+        "storage_bytes": {"limit": 0, "usage": 160},
+        "queries_per_day": {"limit": 0, "usage": 0},
+    }
+    assert (await client.get("/v1/quota")).status_code == 401
     async with runtime.sessionmaker() as session:
         events = (
             await session.scalars(

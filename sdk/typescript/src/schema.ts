@@ -1079,6 +1079,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/quota": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Quota
+         * @description Your organisation's quotas and usage (set by the operator: `ragaas admin set-quota`).
+         */
+        get: operations["quota_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2022,6 +2042,23 @@ export interface components {
             rating: number | null;
             /** Feedback Comment */
             feedback_comment: string | null;
+        };
+        /** QuotaItem */
+        QuotaItem: {
+            /**
+             * Limit
+             * @description 0: unlimited
+             */
+            limit: number;
+            /** Usage */
+            usage: number;
+        };
+        /** QuotaOut */
+        QuotaOut: {
+            documents: components["schemas"]["QuotaItem"];
+            storage_bytes: components["schemas"]["QuotaItem"];
+            /** @description Searches and chats since 00:00 UTC */
+            queries_per_day: components["schemas"]["QuotaItem"];
         };
         /** RagConfigCreate */
         RagConfigCreate: {
@@ -4775,6 +4812,29 @@ export interface operations {
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    quota_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotaOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

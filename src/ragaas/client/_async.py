@@ -607,6 +607,10 @@ class AsyncRagaas:
         page: dict[str, Any] = await self._run(call)
         return page
 
+    async def quota(self) -> m.Quota:
+        """The organisation's quotas (documents, storage_bytes, queries_per_day) and usage."""
+        return await self._run(c.call("quota_get", c.model(m.Quota)))
+
     async def health(self) -> dict[str, str]:
         """Liveness: ``{"status": "ok"}``."""
         return await self._run(c.call("health", c.json_object))

@@ -39,6 +39,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "auth_refresh": ("POST", "/v1/auth/refresh"),
     "auth_me": ("GET", "/v1/auth/me"),
     "auth_logout": ("POST", "/v1/auth/logout"),
+    "quota_get": ("GET", "/v1/quota"),
     "auth_change_password": ("POST", "/v1/auth/password"),
     "users_list": ("GET", "/v1/users"),
     "users_create": ("POST", "/v1/users"),

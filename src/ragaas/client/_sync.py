@@ -575,6 +575,10 @@ class Ragaas:
         page: dict[str, Any] = self._run(call)
         return page
 
+    def quota(self) -> m.Quota:
+        """The organisation's quotas (documents, storage_bytes, queries_per_day) and usage."""
+        return self._run(c.call("quota_get", c.model(m.Quota)))
+
     def health(self) -> dict[str, str]:
         """Liveness: ``{"status": "ok"}``."""
         return self._run(c.call("health", c.json_object))

@@ -47,6 +47,17 @@ class Me(Model):
     api_key_id: uuid.UUID | None = None
 
 
+class QuotaItem(Model):
+    limit: int  # 0: unlimited
+    usage: int
+
+
+class Quota(Model):
+    documents: QuotaItem
+    storage_bytes: QuotaItem
+    queries_per_day: QuotaItem
+
+
 class User(Model):
     id: uuid.UUID
     organization_id: uuid.UUID

@@ -137,7 +137,7 @@ function NewUser({ onCreated }: { onCreated: () => void }) {
         <Field label="E-mail" required error={fieldErrors.email}>
           {(p) => <input {...p} type="email" value={email} onChange={(e) => setEmail(e.target.value)} />}
         </Field>
-        <Field label="Initial password" required hint="At least 10 characters" error={fieldErrors.password}>
+        <Field label="Initial password" required hint="At least 12 characters, not the e-mail address" error={fieldErrors.password}>
           {(p) => <input {...p} type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />}
         </Field>
         <Field label="Role">
