@@ -15,6 +15,7 @@ from ragaas.api import router
 from ragaas.cache.ratelimit import RateLimitMiddleware
 from ragaas.errors import install_error_handlers
 from ragaas.generation.service import Answerer
+from ragaas.jobs.supervisor import run_supervised
 from ragaas.mcp.http import PATH as MCP_PATH
 from ragaas.mcp.http import McpEndpoint
 from ragaas.mcp.services import Services
@@ -100,11 +101,8 @@ def _mcp_services(app: FastAPI) -> Services:
 async def _start_worker(rt: Runtime) -> asyncio.Task[None]:
     await rt.jobs.open_async()
     log.info("starting an in-process job worker")
-    return asyncio.create_task(
-        rt.jobs.run_worker_async(
-            concurrency=rt.settings.worker_concurrency, install_signal_handlers=False
-        )
-    )
+    # Supervised: restarted when a database outage stops it (ragaas.jobs.supervisor).
+    return asyncio.create_task(run_supervised(rt.jobs, concurrency=rt.settings.worker_concurrency))
 
 
 async def _stop_worker(rt: Runtime, worker: asyncio.Task[None]) -> None:

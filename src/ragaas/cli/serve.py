@@ -28,6 +28,7 @@ from ragaas.cli.common import (
     split_list,
 )
 from ragaas.demo import DemoCredentials, seed_demo
+from ragaas.jobs.supervisor import run_until_signalled
 from ragaas.kit.logs import configure_logging
 from ragaas.observability.metrics import start_worker_metrics_server
 from ragaas.runtime import Runtime, build_runtime
@@ -202,11 +203,11 @@ def worker(
 async def _work(runtime: Runtime, concurrency: int, queues: list[str] | None) -> None:
     try:
         async with runtime.jobs.open_async():
-            # procrastinate's signal handlers: the first signal lets running jobs finish.
+            # Restarted if the database goes away; the first signal lets running jobs finish.
+            options: dict[str, Any] = {"concurrency": concurrency}
             if queues:
-                await runtime.jobs.run_worker_async(concurrency=concurrency, queues=queues)
-            else:
-                await runtime.jobs.run_worker_async(concurrency=concurrency)
+                options["queues"] = queues
+            await run_until_signalled(runtime.jobs, **options)
     finally:
         await runtime.close()
 
