@@ -130,3 +130,19 @@ async def test_with_redis_the_counts_live_in_redis(
             assert (await _login(c, tenant, tenant.password)).status_code == 200
             with redis_server.client() as r:
                 assert r.get(f"ragaas:login:fail:account:{tenant.email}") is None
+
+
+async def test_wrong_current_passwords_on_password_change_count_as_failed_logins(
+    client: httpx.AsyncClient, settings: Settings, runtime: Runtime, tenant: Tenant
+) -> None:
+    async with ops_app(settings, runtime, **ACCOUNT_ONLY) as (_, app), _from(app, _address()) as c:
+        tokens = (await _login(c, tenant, tenant.password)).json()
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        guess = {"current_password": "a guess at it", "new_password": "a brand new passphrase"}
+        codes = [
+            (await c.post("/v1/auth/password", json=guess, headers=headers)).status_code
+            for _ in range(3)
+        ]
+        assert codes == [403, 403, 429]
+        # The account is blocked for password login too.
+        assert (await _login(c, tenant, tenant.password)).status_code == 429

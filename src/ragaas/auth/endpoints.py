@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ragaas.audit import Actor, logins, record
 from ragaas.auth import service, sessions
@@ -17,7 +18,7 @@ from ragaas.auth.schemas import (
 )
 from ragaas.auth.throttle import LoginThrottle, LoginThrottled
 from ragaas.db import Session
-from ragaas.errors import NotAuthenticated
+from ragaas.errors import Forbidden, NotAuthenticated
 from ragaas.models import ActorKind, User
 from ragaas.openapi import problem_responses
 
@@ -28,9 +29,7 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 async def login(body: LoginRequest, request: Request, session: Session) -> TokenPair:
     """Exchange e-mail and password for an access and a refresh token."""
     state = request.app.state
-    address = request.client.host if request.client else None
-    link = getattr(state.runtime, "redis", None)
-    guard = LoginThrottle(session, state.settings, link, body.email, address)
+    guard = _throttle(request, session, body.email)
     try:
         await guard.check()
     except LoginThrottled as exc:
@@ -92,13 +91,29 @@ async def change_password(
     user = await session.get(User, principal.user_id)
     if user is None:
         raise NotAuthenticated("the user no longer exists")
-    await service.change_password(
-        session, state.settings, user, body.current_password, body.new_password
-    )
+    # A stolen access token must not become a way to guess the password: wrong current
+    # passwords count as failed logins of the account, and its backoff applies here too.
+    guard = _throttle(request, session, user.email)
+    await guard.check()
+    try:
+        await service.change_password(
+            session, state.settings, user, body.current_password, body.new_password
+        )
+    except Forbidden:
+        await guard.failed()
+        await session.commit()
+        raise
     pair = await sessions.token_pair(session, state.settings, state.jwt_keys, user)
     record(session, principal, "auth.password_change", "user", user.id, None, request)
     await session.commit()
     return pair
+
+
+def _throttle(request: Request, session: AsyncSession, email: str) -> LoginThrottle:
+    state = request.app.state
+    address = request.client.host if request.client else None
+    link = getattr(state.runtime, "redis", None)
+    return LoginThrottle(session, state.settings, link, email, address)
 
 
 @router.get("/me", operation_id="auth_me")
