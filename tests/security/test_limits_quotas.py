@@ -15,11 +15,13 @@ from click.testing import Result
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from ragaas.app import create_app
 from ragaas.cli.main import app
-from ragaas.models import AuditEvent
+from ragaas.models import AuditEvent, Organization
 from ragaas.runtime import Runtime
 from ragaas.settings import Settings
-from tests.conftest import Tenant, TenantFactory
+from tests.conftest import Tenant, TenantFactory, serve_in_thread
+from tests.mcp.helpers import error_text, http_client
 from tests.operations.conftest import ops_app
 
 Invoke = Callable[..., Awaitable[Result]]
@@ -169,3 +171,24 @@ async def test_defaults_come_from_settings(
         # The same content again is a duplicate, not a new document: allowed.
         assert (await _add(c, tenant, "first", "1")).status_code == 200
         _assert_quota_problem(await _add(c, tenant, "second", "2"), 403, "documents", 1)
+
+
+async def test_mcp_query_tools_count_against_the_daily_quota(
+    settings: Settings, runtime: Runtime, tenant: Tenant
+) -> None:
+    async with runtime.sessionmaker() as session:
+        org = await session.get(Organization, tenant.organization_id)
+        assert org is not None
+        org.max_queries_per_day = 1
+        await session.commit()
+    with serve_in_thread(create_app(settings)) as base:
+        async with http_client(base, tenant.api_key) as mcp:
+            first = await mcp.call_tool("search", {"query": "where do staff park?"})
+            assert not first.is_error, first
+            again = await mcp.call_tool("search", {"query": "where do staff park?"})
+            assert "quota of 1 queries per day is used up" in error_text(again)
+            asked = await mcp.call_tool("ask", {"query": "where do staff park?"})
+            assert "quota of 1 queries per day" in error_text(asked)
+            # Tools that do not answer queries are not metered.
+            listed = await mcp.call_tool("list_sources", {})
+            assert not listed.is_error, listed
