@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 PROBLEM_JSON = "application/problem+json"
 DATABASE_RETRY_AFTER = 2  # seconds
@@ -137,6 +138,13 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     return response
 
 
+async def _client_disconnected(request: Request, exc: Exception) -> JSONResponse:
+    # The client went away mid-body (a dropped upload): nobody reads this answer, but it must not
+    # count as a server error (metrics, error-rate alerts).
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return _for(request, 400, "Client disconnected", "the request body ended before it was whole")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "Internal server error", "An unexpected error occurred.")
@@ -148,6 +156,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(ClientDisconnect, _client_disconnected)
     for unavailable in (OperationalError, InterfaceError, SQLAlchemyTimeoutError):
         app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -4,10 +4,13 @@ none leaves a document behind."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 
+from ragaas.app import create_app
+from ragaas.runtime import Runtime
 from ragaas.settings import Settings
 from tests.conftest import Tenant
 
@@ -121,3 +124,38 @@ async def test_a_huge_upload_without_a_length_is_refused_while_streaming(
     assert "upload limit" in response.json()["detail"]
     listed = (await client.get("/v1/documents", headers=tenant.headers)).json()
     assert listed["total"] == 0
+
+
+async def test_an_upload_dropped_midway_is_not_a_server_error(
+    settings: Settings, runtime: Runtime, tenant: Tenant
+) -> None:
+    # The client sends half of the body it announced, then disconnects.
+    app = create_app(settings.model_copy(update={"workers_in_process": False}), runtime)
+    headers = [
+        (b"authorization", f"Bearer {tenant.api_key}".encode()),
+        (b"content-type", MULTIPART.encode()),
+        (b"content-length", str(len(WHOLE)).encode()),
+    ]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/v1/documents", "raw_path": b"/v1/documents",
+        "query_string": b"", "headers": headers, "client": ("127.0.0.1", 5000),
+        "server": ("ragaas.test", 80), "root_path": "", "state": {},
+    }  # fmt: skip
+    incoming = [
+        {"type": "http.request", "body": WHOLE[: len(WHOLE) // 2], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async with app.router.lifespan_context(app):
+        await app(scope, receive, send)
+    assert sent[0]["type"] == "http.response.start"
+    assert sent[0]["status"] == 400
+    assert b"before it was whole" in b"".join(m.get("body", b"") for m in sent[1:])
