@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -52,9 +51,9 @@ class Writer:
 
 
 def test_the_api_survives_a_postgres_restart_under_load(
-    settings: Settings, private_postgres: PrivatePostgres
+    settings: Settings, private_postgres: PrivatePostgres, tmp_path: Path
 ) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="ragaas-pgrestart-"))
+    folder = tmp_path
     with fresh_database(private_postgres.url) as url:
         key = asyncio.run(bootstrap_key(url))
         env = {

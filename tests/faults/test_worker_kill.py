@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +62,9 @@ def _jobs(engine: sa.Engine) -> list[dict[str, Any]]:
 
 
 @pytest.mark.timeout(600)  # a minute or two for the stalled job to be noticed, on 2 cores
-def test_a_killed_worker_s_job_is_retried_to_completion(settings: Settings) -> None:
+def test_a_killed_worker_s_job_is_retried_to_completion(settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path
     server_url = make_url(settings.database_url or "").set(database="postgres")
-    folder = Path(tempfile.mkdtemp(prefix="ragaas-workerkill-"))
     with fresh_database(server_url.render_as_string(hide_password=False)) as url:
         key = asyncio.run(bootstrap_key(url))
         env = {

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -95,8 +94,9 @@ def _fuzz(url: str, headers: dict[str, str]) -> list[str]:
     return failures
 
 
-async def test_every_operation_survives_fuzzing(settings: Settings, tenant: Tenant) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="ragaas-fuzz-"))
-    with running_serve({**os.environ, **server_env(settings)}, folder) as (url, log):
+async def test_every_operation_survives_fuzzing(
+    settings: Settings, tenant: Tenant, tmp_path: Path
+) -> None:
+    with running_serve({**os.environ, **server_env(settings)}, tmp_path) as (url, log):
         failures = await asyncio.to_thread(_fuzz, url, tenant.headers)
         assert not failures, "\n".join(failures) + "\n\nserver log:\n" + log.read_text()[-4000:]
