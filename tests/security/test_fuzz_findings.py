@@ -48,3 +48,13 @@ async def test_the_schema_declares_problem_responses(client: httpx.AsyncClient) 
     csv = document["paths"]["/v1/analytics/volume"]["get"]["responses"]["200"]["content"]
     assert set(csv) == {"application/json", "text/csv"}
     assert "404" not in document["paths"]["/health"]["get"]["responses"]
+
+
+async def test_a_report_window_before_year_one_is_a_422(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.get(
+        "/v1/analytics/usage", headers=tenant.headers, params={"to": "0001-01-01T00:00:00+01:00"}
+    )
+    assert response.status_code == 422, response.text
+    assert "before year 1" in response.json()["detail"]

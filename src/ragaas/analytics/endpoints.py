@@ -48,7 +48,10 @@ Report = Callable[[Window], Awaitable[list[dict[str, Any]]]]
 
 def _window(organization_id: uuid.UUID, since: datetime | None, until: datetime | None) -> Window:
     until = until or datetime.now(UTC)
-    since = since or until - timedelta(days=30)
+    try:
+        since = since or until - timedelta(days=30)
+    except OverflowError:  # 'to' within 30 days of year 1
+        raise Unprocessable("'to' is too early: the window would start before year 1") from None
     if since.tzinfo is None or until.tzinfo is None:
         since, until = (
             since.replace(tzinfo=since.tzinfo or UTC),
