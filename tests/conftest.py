@@ -37,6 +37,7 @@ from ragaas.providers.llm.local import LocalSmolLM
 from ragaas.providers.llm.local_server import create_local_llm_app
 from ragaas.runtime import Runtime, build_runtime
 from ragaas.settings import Settings
+from ragaas.tenancy.scope import ROLE
 
 pytest_plugins = ["tests.llm_double"]
 
@@ -72,6 +73,10 @@ def settings(database_url: str) -> Settings:
     data_dir = Path(tempfile.mkdtemp(prefix="ragaas-data-"))
     return Settings(
         database_url=database_url,
+        # API requests log in as the restricted role, as on the embedded server (trusted socket).
+        api_database_url=make_url(database_url)
+        .set(username=ROLE, password=None)
+        .render_as_string(hide_password=False),
         data_dir=data_dir,
         jwt_secret="test-secret-" + secrets.token_hex(8),
         seed_demo=False,
@@ -210,6 +215,7 @@ def server_env(settings: Settings) -> dict[str, str]:
     assert settings.jwt_secret is not None
     return {
         "RAGAAS_DATABASE_URL": settings.database_url or "",
+        "RAGAAS_API_DATABASE_URL": settings.api_database_url or "",
         "RAGAAS_DATA_DIR": str(settings.data_dir),
         "RAGAAS_JWT_SECRET": settings.jwt_secret.get_secret_value(),
         "RAGAAS_SEED_DEMO": "false",

@@ -40,10 +40,21 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; the request commits at its boundary."""
+    """One session per request, as the restricted role under row-level security: it sees
+    nothing until the authenticated principal scopes it (``auth.dependencies``). The request
+    commits at its boundary."""
+    maker: async_sessionmaker[AsyncSession] = request.app.state.tenant_sessionmaker
+    async with maker() as session:
+        yield session
+
+
+async def get_system_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session as the owner role, exempt from row-level security: only for what must work
+    before an organisation is known (authentication, login, token refresh)."""
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with maker() as session:
         yield session
 
 
 Session = Annotated[AsyncSession, Depends(get_session)]
+SystemSession = Annotated[AsyncSession, Depends(get_system_session)]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import uuid
 import weakref
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import procrastinate
@@ -22,6 +25,7 @@ from ragaas.providers.llm.registry import make_chat_model
 from ragaas.providers.rerank.base import Reranker
 from ragaas.providers.rerank.registry import make_reranker
 from ragaas.settings import Settings
+from ragaas.tenancy import scope
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +42,23 @@ class Runtime:
     jobs: procrastinate.App
     reranker: Reranker | None = None
     redis: RedisLink | None = None  # RAGAAS_REDIS_URL: shared caches and rate limits
+    # API requests: the restricted role, bound by row-level security (tenancy/scope.py).
+    tenant_engine: AsyncEngine | None = None
+    tenant_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+
+    @contextlib.asynccontextmanager
+    async def tenant_session(self, organization_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+        """A session as the restricted role, scoped to one organisation (row-level security)."""
+        maker = self.tenant_sessionmaker or self.sessionmaker
+        async with maker() as session:
+            await scope.scope_session(session, organization_id)
+            yield session
 
     async def close(self) -> None:
         """Release connections."""
         await self.engine.dispose()
+        if self.tenant_engine is not None:
+            await self.tenant_engine.dispose()
         if self.redis is not None:
             await self.redis.close()
 
@@ -74,6 +91,8 @@ def build_runtime(settings: Settings) -> Runtime:
         reranker=make_reranker(settings),
         redis=RedisLink(settings.redis_url) if settings.redis_url else None,
     )
+    runtime.tenant_engine = scope.tenant_engine(settings, url)
+    runtime.tenant_sessionmaker = scope.tenant_sessionmaker(runtime.tenant_engine)
     _by_job_app[runtime.jobs] = runtime
     return runtime
 

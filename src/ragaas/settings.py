@@ -23,6 +23,12 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL URL (pgvector >= 0.7). Unset: an embedded PostgreSQL in data_dir.",
     )
+    api_database_url: str | None = Field(
+        default=None,
+        description="URL as the restricted role ragaas_api that API requests run as (row-level "
+        "security, docs/security.md). Unset: the embedded server is reached as ragaas_api; a "
+        "configured server via SET ROLE from database_url's role.",
+    )
     data_dir: Path = Field(
         default=Path(".ragaas"), description="Embedded database, stored files and generated keys."
     )

@@ -16,9 +16,10 @@ from ragaas.auth.permissions import Permission, permissions_for
 from ragaas.auth.principal import Principal
 from ragaas.auth.sessions import revoked_since
 from ragaas.auth.tokens import Keys, decode_token
-from ragaas.db import Session
+from ragaas.db import Session, SystemSession
 from ragaas.errors import Forbidden, NotAuthenticated
 from ragaas.models import ApiKey, User
+from ragaas.tenancy.scope import scope_session
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT access token or an API key (rg_…)")
 # Writing last_used_at on every request would turn reads into writes; once a minute is enough.
@@ -68,12 +69,16 @@ async def _from_api_key(session: AsyncSession, token: str) -> Principal:
 async def current_principal(
     request: Request,
     session: Session,
+    system: SystemSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The authenticated caller; 401 without valid credentials."""
+    """The authenticated caller (401 without valid credentials); the request's session is then
+    scoped to the caller's organisation for row-level security."""
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated("authentication required: send 'Authorization: Bearer <token>'")
-    return await authenticate(session, request.app.state.jwt_keys, credentials.credentials)
+    principal = await authenticate(system, request.app.state.jwt_keys, credentials.credentials)
+    await scope_session(session, principal.organization_id)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

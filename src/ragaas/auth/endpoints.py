@@ -17,7 +17,7 @@ from ragaas.auth.schemas import (
     TokenPair,
 )
 from ragaas.auth.throttle import LoginThrottle, LoginThrottled
-from ragaas.db import Session
+from ragaas.db import Session, SystemSession
 from ragaas.errors import Forbidden, NotAuthenticated
 from ragaas.models import ActorKind, User
 from ragaas.openapi import problem_responses
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
 @router.post("/login", operation_id="auth_login", responses=problem_responses(401))
-async def login(body: LoginRequest, request: Request, session: Session) -> TokenPair:
+async def login(body: LoginRequest, request: Request, session: SystemSession) -> TokenPair:
     """Exchange e-mail and password for an access and a refresh token."""
     state = request.app.state
     guard = _throttle(request, session, body.email)
@@ -48,7 +48,7 @@ async def login(body: LoginRequest, request: Request, session: Session) -> Token
 
 
 @router.post("/refresh", operation_id="auth_refresh", responses=problem_responses(401))
-async def refresh(body: RefreshRequest, request: Request, session: Session) -> TokenPair:
+async def refresh(body: RefreshRequest, request: Request, session: SystemSession) -> TokenPair:
     """Exchange a refresh token for a new pair; the old refresh token stops working, and using
     it again revokes every token of its sign-in (theft detection)."""
     state = request.app.state
@@ -69,7 +69,7 @@ async def refresh(body: RefreshRequest, request: Request, session: Session) -> T
     operation_id="auth_logout",
     responses=problem_responses(401),
 )
-async def logout(body: LogoutRequest, request: Request, session: Session) -> None:
+async def logout(body: LogoutRequest, request: Request, session: SystemSession) -> None:
     """End the refresh token's session (``everywhere``: all the user's sessions and tokens)."""
     user = await sessions.logout(
         session, request.app.state.jwt_keys, body.refresh_token, body.everywhere

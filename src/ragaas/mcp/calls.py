@@ -36,7 +36,7 @@ async def tool_call(services: Services, *, metered: bool = False) -> AsyncIterat
     ``metered``: the tool answers queries, refused past the organisation's daily quota."""
     principal = current_principal()
     try:
-        async with services.runtime.sessionmaker() as session:
+        async with services.runtime.tenant_session(principal.organization_id) as session:
             if metered:
                 quota = Defaults.of(services.settings)
                 await check_query(session, principal.organization_id, quota)

@@ -39,7 +39,7 @@ async def document_text(services: Services, document_id: str) -> str:
     except ValueError:
         raise ResourceNotFoundError(f"{document_id!r} is not a document id") from None
     principal = current_principal()
-    async with services.runtime.sessionmaker() as session:
+    async with services.runtime.tenant_session(principal.organization_id) as session:
         repo = DocumentRepository(session, principal.organization_id)
         try:
             doc = await repo.get(doc_id)
@@ -80,7 +80,7 @@ class DocumentListing:
         if not principal.can(RESOURCE_PERMISSION):
             return result
         offset = _offset((ctx.params or {}).get("cursor"))
-        async with self.services.runtime.sessionmaker() as session:
+        async with self.services.runtime.tenant_session(principal.organization_id) as session:
             repo = DocumentRepository(session, principal.organization_id)
             docs, total = await repo.page(
                 repo.filtered(status=DocumentStatus.READY), PAGE_SIZE, offset
