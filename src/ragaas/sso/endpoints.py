@@ -15,7 +15,7 @@ from ragaas.audit import Actor, changed, record
 from ragaas.auth.dependencies import OrgAdmin
 from ragaas.auth.schemas import TokenPair
 from ragaas.auth.sessions import token_pair
-from ragaas.db import Session
+from ragaas.db import Session, SystemSession
 from ragaas.errors import AppError
 from ragaas.models import ActorKind, SsoProvider
 from ragaas.openapi import problem_responses
@@ -128,7 +128,7 @@ async def delete_provider(
 async def oidc_login(
     slug: str,
     request: Request,
-    session: Session,
+    session: SystemSession,  # before sign-in: no organisation to scope to yet
     return_to: Annotated[
         str | None, Query(description="A path on this server to come back to, e.g. /ui/")
     ] = None,
@@ -166,7 +166,7 @@ async def oidc_login(
 )
 async def oidc_callback(
     request: Request,
-    session: Session,
+    session: SystemSession,  # before sign-in: no organisation to scope to yet
     state: str | None = None,
     code: str | None = None,
     error: str | None = None,

@@ -37,7 +37,10 @@ TENANT_TABLES = (
     "lexical_stats",
     "query_history",
     "rag_configs",
+    "refresh_tokens",
     "rules",
+    "sso_identities",
+    "sso_providers",
     "sync_runs",
     "users",
 )
