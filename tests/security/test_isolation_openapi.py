@@ -33,6 +33,7 @@ BODIES: dict[str, Any] = {
     "rules_update": {"name": "taken over"},
     "queries_feedback": {"rating": 1},
     "alerts_update": {"name": "taken over"},
+    "sso_providers_update": {"name": "taken over"},
 }
 # Collection operations whose answer is checked for leaks, and the body they need.
 # The query names words of both organisations' documents; the answer must hold only the caller's.
@@ -53,6 +54,10 @@ SKIP = {
     "auth_login",
     "auth_refresh",
     "auth_me",
+    "auth_logout",  # its refresh token says whose session ends (tests/auth/test_sessions.py)
+    "auth_change_password",  # the caller's own password
+    "auth_oidc_login",  # public by design: the slug names a provider, the IdP authenticates
+    "auth_oidc_callback",  # bound to the state cookie of the login that started it
     "users_create",
     "api_keys_create",
     "documents_create",
@@ -60,6 +65,7 @@ SKIP = {
     "rag_configs_create",
     "rules_create",
     "alerts_create",
+    "sso_providers_create",
     "data_source_types",
 }
 
@@ -110,6 +116,17 @@ async def _victim(client: httpx.AsyncClient, settings: Settings, tenant: Tenant)
     alert = await _create(
         client, tenant, "/v1/alerts", {"name": marker, "kind": "sync_failed", "webhook": HOOK}
     )
+    provider = await _create(
+        client,
+        tenant,
+        "/v1/sso/providers",
+        {
+            "slug": marker,
+            "name": marker,
+            "issuer": "https://sso.victim.example",
+            "client_id": marker,
+        },
+    )
     await _create(client, tenant, "/v1/search", {"query": marker})
     queries = await client.get("/v1/queries", headers=tenant.headers)
     query_id = queries.json()["items"][0]["id"]
@@ -122,6 +139,7 @@ async def _victim(client: httpx.AsyncClient, settings: Settings, tenant: Tenant)
         "key_id": key["id"],
         "alert_id": alert["id"],
         "query_id": query_id,
+        "provider_id": provider["id"],
     }
     return Victim(tenant, marker, ids)
 
