@@ -215,7 +215,6 @@ def server_env(settings: Settings) -> dict[str, str]:
     assert settings.jwt_secret is not None
     return {
         "RAGAAS_DATABASE_URL": settings.database_url or "",
-        "RAGAAS_API_DATABASE_URL": settings.api_database_url or "",
         "RAGAAS_DATA_DIR": str(settings.data_dir),
         "RAGAAS_JWT_SECRET": settings.jwt_secret.get_secret_value(),
         "RAGAAS_SEED_DEMO": "false",
