@@ -38,10 +38,12 @@ from ragaas.providers.llm.local_server import create_local_llm_app
 from ragaas.runtime import Runtime, build_runtime
 from ragaas.settings import Settings
 from ragaas.tenancy.scope import ROLE
+from tests.log_scan import LEAKS, register_secret
 
-pytest_plugins = ["tests.llm_double"]
+pytest_plugins = ["tests.llm_double", "tests.log_scan"]
 
 LOCAL_LLM_KEY = "test-key-0123456789"
+TENANT_PASSWORD = "correct horse battery"  # every test organisation's admin (never logged)
 TEST_PG_DIR = Path(os.environ.get("RAGAAS_TEST_PG_DIR", "/tmp/ragaas-test"))
 
 
@@ -71,6 +73,9 @@ def database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     data_dir = Path(tempfile.mkdtemp(prefix="ragaas-data-"))
+    jwt_secret = "test-secret-" + secrets.token_hex(8)
+    for secret in (jwt_secret, LOCAL_LLM_KEY, TENANT_PASSWORD):
+        register_secret(secret)
     return Settings(
         database_url=database_url,
         # API requests log in as the restricted role, as on the embedded server (trusted socket).
@@ -78,7 +83,7 @@ def settings(database_url: str) -> Settings:
         .set(username=ROLE, password=None)
         .render_as_string(hide_password=False),
         data_dir=data_dir,
-        jwt_secret="test-secret-" + secrets.token_hex(8),
+        jwt_secret=jwt_secret,
         seed_demo=False,
         log_json=False,
         max_upload_bytes=2 * 1024 * 1024,
@@ -206,6 +211,7 @@ def running_serve(env: dict[str, str], folder: Path) -> Iterator[tuple[str, Path
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
+        LEAKS.check(f"ragaas serve log {log}", log.read_text(errors="replace"))
 
 
 def server_env(settings: Settings) -> dict[str, str]:
@@ -233,7 +239,7 @@ def make_tenant(runtime: Runtime) -> TenantFactory:
 
     async def make(name: str | None = None) -> Tenant:
         org_name = name or f"org-{uuid.uuid4().hex[:10]}"
-        email, password = f"admin@{org_name}.test", "correct horse battery"
+        email, password = f"admin@{org_name}.test", TENANT_PASSWORD
         async with runtime.sessionmaker() as session:
             org, user, key = await admin_service.bootstrap(session, org_name, email, password)
             await session.commit()
