@@ -138,14 +138,17 @@ def load_index(dsn: str, organization_id: uuid.UUID) -> OrganizationIndex:
             with cur.copy(query) as copy:
                 for block in copy:
                     buffer += block
-    return _build(generation, terms, bytes(buffer))
+    return _build(generation, terms, buffer)
 
 
-def _build(generation: int, terms: list[tuple[str, int]], data: bytes) -> OrganizationIndex:
+def _build(
+    generation: int, terms: list[tuple[str, int]], data: bytes | bytearray
+) -> OrganizationIndex:
     if not data.startswith(_COPY_SIGNATURE):
         raise ValueError("not a PostgreSQL binary COPY stream")
     (extension,) = struct.unpack(">i", data[15:19])
-    body = data[19 + extension : len(data) - 2]  # the 2-byte end marker
+    # Without copying the stream: skip the header and the 2-byte end marker.
+    body = memoryview(data)[19 + extension : len(data) - 2]
     rows = np.frombuffer(body, dtype=_POSTING)
     if rows.shape[0] != sum(count for _, count in terms):
         raise ValueError("the postings changed while the index was read")
