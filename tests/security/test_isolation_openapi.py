@@ -21,6 +21,7 @@ from ragaas.auth.permissions import Role
 from ragaas.runtime import Runtime
 from ragaas.settings import Settings
 from tests.conftest import Tenant, TenantFactory, wait_for_document
+from tests.security.test_row_level_security import tenant_tables
 
 PASSWORD = "a long and unusual passphrase 42"
 HOOK = {"url": "https://hooks.example.test/isolation", "secret": "s" * 24}
@@ -162,16 +163,10 @@ async def _attackers(client: httpx.AsyncClient, tenant: Tenant) -> dict[str, dic
 
 async def _snapshot(runtime: Runtime, organization_id: uuid.UUID) -> dict[str, str | None]:
     """A digest of every row the organisation owns, table by table."""
+    tables = await tenant_tables(runtime)
     async with runtime.engine.connect() as connection:
-        tables = await connection.scalars(
-            text(
-                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "JOIN pg_attribute a ON a.attrelid = c.oid WHERE n.nspname = 'public' "
-                "AND c.relkind = 'r' AND a.attname = 'organization_id' AND NOT a.attisdropped"
-            )
-        )
         digests = {}
-        for table in list(tables):
+        for table in tables:
             digests[table] = await connection.scalar(
                 text(
                     f"SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM {table} t "

@@ -29,7 +29,8 @@ def _tenant_sessions(runtime: Runtime) -> Any:
     return runtime.tenant_sessionmaker
 
 
-async def _tenant_tables(runtime: Runtime) -> list[str]:
+async def tenant_tables(runtime: Runtime) -> list[str]:
+    """The tables with an organization_id column (what row-level security must cover)."""
     async with runtime.engine.connect() as connection:
         rows = await connection.execute(
             text(
@@ -58,7 +59,7 @@ async def _populate(client: httpx.AsyncClient, tenant: Tenant) -> None:
 
 
 async def test_every_tenant_table_is_under_a_policy(runtime: Runtime) -> None:
-    tables = await _tenant_tables(runtime)
+    tables = await tenant_tables(runtime)
     assert {"documents", "chunks", "chunk_terms", "users", "api_keys"} <= set(tables)
     async with runtime.engine.connect() as connection:
         rows = await connection.execute(
@@ -106,7 +107,7 @@ async def test_each_organisation_sees_only_its_own_rows(
     first, second = await make_tenant(), await make_tenant()
     await _populate(client, first)
     await _populate(client, second)
-    tables = await _tenant_tables(runtime)
+    tables = await tenant_tables(runtime)
     async with _tenant_sessions(runtime)() as session:
         for table in tables:  # unscoped: nothing at all
             count = await session.scalar(text(f"SELECT count(*) FROM {table}"))
