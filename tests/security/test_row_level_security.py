@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from ragaas.models import Rule
+from ragaas.auth import api_keys
+from ragaas.models import ApiKey, Rule, User
 from ragaas.runtime import Runtime
 from ragaas.tenancy.repository import OrgRepository
 from ragaas.tenancy.scope import ROLE, scope_session
@@ -166,3 +168,55 @@ async def test_a_query_that_forgets_the_scope_in_code_still_sees_one_organisatio
         assert len(rules.json()) == 1
         users = await client.get("/v1/users", headers=tenant.headers)
         assert [u["email"] for u in users.json()] == [tenant.email]
+
+
+_CURRENT = text("SELECT ragaas_current_organization()")
+
+
+async def test_the_authentication_lookups_declare_only_a_valid_credential(
+    runtime: Runtime, make_tenant: TenantFactory
+) -> None:
+    """Migration 0012's owner-run lookups: nothing without the credential, scope only when valid."""
+    tenant = await make_tenant()
+    prefix = api_keys.split_prefix(tenant.api_key)
+    lookup = text("SELECT * FROM ragaas_authenticate_key(:prefix, :key_hash)")
+    user_lookup = text("SELECT * FROM ragaas_authenticate_user(:user_id, :org, :issued_at)")
+    now = datetime.now(UTC)
+    async with _tenant_sessions(runtime)() as session:
+        # The prefix alone (or a wrong key) finds nothing and declares nothing.
+        wrong = {"prefix": prefix, "key_hash": api_keys.hash_key(tenant.api_key + "x")}
+        assert (await session.execute(lookup, wrong)).first() is None
+        assert await session.scalar(_CURRENT) is None
+        assert await session.scalar(select(func.count()).select_from(ApiKey)) == 0
+        right = {"prefix": prefix, "key_hash": api_keys.hash_key(tenant.api_key)}
+        row = (await session.execute(lookup, right)).one()
+        assert (row.organization_id, row.user_id) == (tenant.organization_id, tenant.user_id)
+        assert await session.scalar(_CURRENT) == tenant.organization_id
+        assert await session.scalar(select(func.count()).select_from(ApiKey)) >= 1
+        await session.rollback()
+        # A user is found only in its own organisation, and a token older than the user's
+        # revocation is reported without declaring anything.
+        other = {"user_id": tenant.user_id, "org": uuid.uuid4(), "issued_at": now}
+        assert (await session.execute(user_lookup, other)).first() is None
+        assert await session.scalar(_CURRENT) is None
+        valid = {"user_id": tenant.user_id, "org": tenant.organization_id, "issued_at": now}
+        assert (await session.execute(user_lookup, valid)).one().email == tenant.email
+        assert await session.scalar(_CURRENT) == tenant.organization_id
+        await session.rollback()
+    async with runtime.sessionmaker() as owner:
+        await owner.execute(update(ApiKey).where(ApiKey.prefix == prefix).values(revoked_at=now))
+        await owner.execute(
+            update(User).where(User.id == tenant.user_id).values(tokens_revoked_at=now)
+        )
+        await owner.commit()
+    async with _tenant_sessions(runtime)() as session:
+        row = (await session.execute(lookup, right)).one()
+        assert row.revoked_at is not None
+        assert await session.scalar(_CURRENT) is None
+        stale = {
+            "user_id": tenant.user_id,
+            "org": tenant.organization_id,
+            "issued_at": now - timedelta(seconds=1),
+        }
+        assert (await session.execute(user_lookup, stale)).one().tokens_revoked_at is not None
+        assert await session.scalar(_CURRENT) is None

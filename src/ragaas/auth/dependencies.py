@@ -8,17 +8,16 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select, update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ragaas.auth import api_keys
 from ragaas.auth.permissions import Permission, permissions_for
 from ragaas.auth.principal import Principal
-from ragaas.auth.sessions import revoked_since
 from ragaas.auth.tokens import Keys, decode_token
-from ragaas.db import Session, SystemSession
+from ragaas.db import Session
 from ragaas.errors import Forbidden, NotAuthenticated
-from ragaas.models import ApiKey, User
+from ragaas.models import ApiKey
 from ragaas.tenancy.scope import scope_session
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT access token or an API key (rg_…)")
@@ -26,58 +25,79 @@ _bearer = HTTPBearer(auto_error=False, description="A JWT access token or an API
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
+_KEY_LOOKUP = text("SELECT * FROM ragaas_authenticate_key(:prefix, :key_hash)")
+_USER_LOOKUP = text("SELECT * FROM ragaas_authenticate_user(:user_id, :org, :issued_at)")
+
+
 async def authenticate(session: AsyncSession, keys: Keys, token: str) -> Principal:
-    """Resolve a bearer credential (API key or JWT) to a principal."""
+    """Resolve a bearer credential (API key or JWT) to a principal.
+
+    One statement on ``session``'s own connection (migration 0012's lookups, which also declare
+    the organisation for row-level security when the credential is valid); the caller then
+    scopes the session with ``scope_session(..., declared=True)``.
+    """
     if api_keys.split_prefix(token) is not None:
         return await _from_api_key(session, token)
     claims = decode_token(keys, token, "access")
-    user = await session.get(User, claims.user_id)
-    if user is None or not user.active or user.organization_id != claims.organization_id:
+    issued_at = datetime.fromtimestamp(claims.issued_at, UTC)
+    params = {"user_id": claims.user_id, "org": claims.organization_id, "issued_at": issued_at}
+    user = (await session.execute(_USER_LOOKUP, params)).first()
+    if user is None or not user.active:
         raise NotAuthenticated("the user no longer exists or is disabled")
-    if revoked_since(user, claims.issued_at):
+    if user.tokens_revoked_at is not None and issued_at < user.tokens_revoked_at:
         raise NotAuthenticated("the token has been revoked (password change or sign-out)")
-    return Principal(user.id, user.organization_id, user.role, permissions_for(user.role))
+    return Principal(
+        user.user_id,
+        user.organization_id,
+        user.role,
+        permissions_for(user.role),
+        email=user.email,
+        groups=tuple(user.groups or ()),
+    )
 
 
 async def _from_api_key(session: AsyncSession, token: str) -> Principal:
-    prefix = api_keys.split_prefix(token)
-    row = (
-        await session.execute(
-            select(ApiKey, User)
-            .join(User, User.id == ApiKey.user_id)
-            .where(ApiKey.prefix == prefix)
-        )
-    ).first()
-    if row is None or not api_keys.matches(token, row.ApiKey.key_hash):
+    params = {"prefix": api_keys.split_prefix(token), "key_hash": api_keys.hash_key(token)}
+    key = (await session.execute(_KEY_LOOKUP, params)).first()
+    if key is None:
         raise NotAuthenticated("invalid API key")
-    key, user = row.ApiKey, row.User
     now = datetime.now(UTC)
     if key.revoked_at is not None:
         raise NotAuthenticated("the API key has been revoked")
     if key.expires_at is not None and key.expires_at <= now:
         raise NotAuthenticated("the API key has expired")
-    if not user.active:
+    if not key.active:
         raise NotAuthenticated("the key's user is disabled")
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+        # The key's organisation is declared by now: the update passes row-level security.
+        await session.execute(
+            update(ApiKey).where(ApiKey.id == key.key_id).values(last_used_at=now)
+        )
         await session.commit()
     # A key never grants more than its user's role does, even after a demotion.
-    granted = permissions_for(user.role) & frozenset(Permission(s) for s in key.scopes)
-    return Principal(user.id, user.organization_id, user.role, granted, api_key_id=key.id)
+    granted = permissions_for(key.role) & frozenset(Permission(s) for s in key.scopes)
+    return Principal(
+        key.user_id,
+        key.organization_id,
+        key.role,
+        granted,
+        api_key_id=key.key_id,
+        email=key.email,
+        groups=tuple(key.groups or ()),
+    )
 
 
 async def current_principal(
     request: Request,
     session: Session,
-    system: SystemSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The authenticated caller (401 without valid credentials); the request's session is then
     scoped to the caller's organisation for row-level security."""
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated("authentication required: send 'Authorization: Bearer <token>'")
-    principal = await authenticate(system, request.app.state.jwt_keys, credentials.credentials)
-    await scope_session(session, principal.organization_id)
+    principal = await authenticate(session, request.app.state.jwt_keys, credentials.credentials)
+    await scope_session(session, principal.organization_id, declared=True)
     return principal
 
 

@@ -15,6 +15,9 @@ class Principal:
     role: str
     permissions: frozenset[Permission]
     api_key_id: uuid.UUID | None = None
+    # The user's identity as authentication found it (rule conditions read it); None: not loaded.
+    email: str | None = None
+    groups: tuple[str, ...] | None = None
 
     def can(self, permission: Permission) -> bool:
         """Whether this caller holds ``permission``."""

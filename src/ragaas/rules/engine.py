@@ -99,10 +99,14 @@ class QueryState:
 
 
 def user_context(principal: Principal, user: User | None) -> dict[str, Any]:
-    groups = list(user.groups) if user is not None else []
+    """What rule conditions see of the caller (``user``: loaded, else the principal's own)."""
+    if user is not None:
+        groups, email = list(user.groups), user.email
+    else:
+        groups, email = list(principal.groups or ()), principal.email or ""
     return {
         "id": str(principal.user_id),
-        "email": user.email if user is not None else "",
+        "email": email,
         "role": principal.role,
         "roles": sorted({principal.role, *groups}),
         "groups": groups,
@@ -114,7 +118,8 @@ def user_context(principal: Principal, user: User | None) -> dict[str, Any]:
 async def new_state(
     session: AsyncSession, principal: Principal, query: str, config: Resolved
 ) -> QueryState:
-    user = await session.get(User, principal.user_id)
+    # Authentication already read the caller's e-mail and groups; other principals load them.
+    user = None if principal.email is not None else await session.get(User, principal.user_id)
     return QueryState(user_context(principal, user), principal.organization_id, query, config)
 
 

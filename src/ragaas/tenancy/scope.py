@@ -44,11 +44,22 @@ def _declare(session: Session, transaction: SessionTransaction, connection: Conn
         connection.execute(_DECLARE, {"org": str(organization_id)})
 
 
-async def scope_session(session: AsyncSession, organization_id: uuid.UUID) -> None:
-    """Bind a tenant session to an organisation, now and for its later transactions."""
+async def scope_session(
+    session: AsyncSession, organization_id: uuid.UUID, *, declared: bool = False
+) -> None:
+    """Bind a tenant session to an organisation, now and for its later transactions.
+
+    ``declared``: the current transaction, if any, already declared it (the authentication
+    lookups of migration 0012 do), so no statement is needed now.
+    """
     session.info[_INFO_KEY] = organization_id
-    if session.in_transaction():
+    if session.in_transaction() and not declared:
         await session.execute(_DECLARE, {"org": str(organization_id)})
+
+
+def embedded_api_url(owner_url: str) -> str:
+    """The embedded server's URL for the restricted role (trusted local socket, no password)."""
+    return make_url(owner_url).set(username=ROLE, password=None).render_as_string(False)
 
 
 def tenant_engine(settings: Settings, owner_url: str) -> AsyncEngine:
@@ -62,9 +73,7 @@ def tenant_engine(settings: Settings, owner_url: str) -> AsyncEngine:
     if settings.api_database_url:
         return make_engine(settings.api_database_url)
     if settings.database_url is None:
-        return make_engine(
-            make_url(owner_url).set(username=ROLE, password=None).render_as_string(False)
-        )
+        return make_engine(embedded_api_url(owner_url))
     log.warning(
         "RAGAAS_API_DATABASE_URL is not set: API sessions switch to role %s with SET ROLE "
         "(row-level security applies; a separate login role is stronger: docs/security.md)",
