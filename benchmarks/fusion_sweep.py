@@ -51,7 +51,7 @@ async def fetch(
         )
         doc_of = {r.id: r.external_id for r in rows}
         for qid, query in dataset.queries.items():
-            vector = (await rt.embedder.embed([query]))[0]
+            vector = (await rt.queries.embed([query]))[0]
             dense[qid] = await repository.dense_candidates(
                 session, org, vector, SearchFilters(), depth
             )

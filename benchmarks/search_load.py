@@ -328,7 +328,7 @@ async def timed(stages: Stages, name: str, work: Awaitable[T]) -> T:
 
 async def embed_query(runtime: Runtime, query: str, stages: Stages) -> list[float]:
     started = time.perf_counter()
-    vector = (await runtime.embedder.embed([query]))[0]
+    vector = (await runtime.queries.embed([query]))[0]
     stages["embed_ms"] = ms_since(started)
     return vector
 

@@ -19,7 +19,7 @@ from ragaas.observability.metrics import MeteredEmbedder, job_metrics
 from ragaas.providers.blobstore.base import BlobStore
 from ragaas.providers.blobstore.registry import make_blob_store
 from ragaas.providers.embeddings.base import Embedder
-from ragaas.providers.embeddings.registry import make_embedder
+from ragaas.providers.embeddings.registry import make_embedder, make_query_embedder
 from ragaas.providers.llm.base import ChatModel
 from ragaas.providers.llm.registry import make_chat_model
 from ragaas.providers.rerank.base import Reranker
@@ -36,7 +36,7 @@ class Runtime:
     url: str
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    embedder: Embedder
+    embedder: Embedder  # passages (ingestion)
     chat_model: ChatModel | None
     blobs: BlobStore
     jobs: procrastinate.App
@@ -45,6 +45,12 @@ class Runtime:
     # API requests: the restricted role, bound by row-level security (tenancy/scope.py).
     tenant_engine: AsyncEngine | None = None
     tenant_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+    query_embedder: Embedder | None = None  # search queries; None: ``embedder``
+
+    @property
+    def queries(self) -> Embedder:
+        """The embedder for search queries (RAGAAS_EMBEDDING_QUERY_ENCODER)."""
+        return self.query_embedder or self.embedder
 
     @contextlib.asynccontextmanager
     async def tenant_session(self, organization_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
@@ -73,12 +79,15 @@ def build_runtime(settings: Settings) -> Runtime:
     url = database_url(settings)
     engine = make_engine(url)
     api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    passages = MeteredEmbedder(make_embedder(settings))
+    queries = make_query_embedder(settings, passages)
     runtime = Runtime(
         settings=settings,
         url=url,
         engine=engine,
         sessionmaker=make_sessionmaker(engine),
-        embedder=MeteredEmbedder(make_embedder(settings)),
+        embedder=passages,
+        query_embedder=MeteredEmbedder(queries) if queries is not passages else None,
         chat_model=make_chat_model(
             settings.effective_llm_provider(),
             base_url=settings.llm_base_url,

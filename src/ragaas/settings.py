@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         description="Vector size; fixed when the schema is created (changing it = re-embedding).",
     )
     embedding_batch_size: int = Field(default=32, description="Passages per forward pass.")
+    embedding_query_encoder: Literal["int8", "same"] = Field(
+        default="int8",
+        description=(
+            "local provider: int8 embeds search queries with an int8 ONNX copy of the same model "
+            "(cosine >= 0.999 to the passages' encoder, several times faster for one query); "
+            "same: with the passages' torch encoder."
+        ),
+    )
     embedding_base_url: str | None = Field(
         default=None, description="e.g. https://api.openai.com/v1 (openai provider)."
     )
@@ -216,6 +224,15 @@ class Settings(BaseSettings):
 
     workers_in_process: bool = Field(
         default=True, description="`serve` also runs a job worker (the embedded default)."
+    )
+    api_processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "`serve` answers requests in this many processes on one port (one per core uses "
+            "every core; each loads the model and its in-memory BM25 indexes)."
+        ),
     )
     worker_concurrency: int = Field(default=2, description="Jobs a worker runs at once.")
     seed_demo: bool = Field(

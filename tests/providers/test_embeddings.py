@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi import FastAPI
 
+from ragaas.observability.metrics import MeteredEmbedder
 from ragaas.providers.embeddings.base import EmbeddingError
+from ragaas.providers.embeddings.local import LocalSentenceTransformer
+from ragaas.providers.embeddings.onnx_queries import OnnxQueryEncoder
 from ragaas.providers.embeddings.openai_compatible import OpenAICompatibleEmbedder
+from ragaas.providers.embeddings.registry import make_query_embedder
 from ragaas.runtime import Runtime
+from ragaas.settings import Settings
 from tests.conftest import listening_socket, serve_in_thread
 
 
@@ -79,3 +85,32 @@ async def test_wrong_dimension_and_unreachable_endpoint_are_clear_errors(
     with pytest.raises(EmbeddingError, match="unreachable"):
         await gone.embed(["x"])
     await gone.aclose()
+
+
+async def test_queries_run_on_the_int8_copy_of_the_passage_model(runtime: Runtime) -> None:
+    """Search queries take the int8 ONNX encoder; its vectors point where torch's do."""
+    queries = runtime.queries
+    assert isinstance(queries, MeteredEmbedder)
+    assert isinstance(queries.inner, OnnxQueryEncoder)
+    texts = [
+        "a cat sleeps on the sofa",
+        "0-dimensional biomaterials show inductive properties.",
+        "What does the MicroBatcher do when a forward pass fails? " * 30,  # truncated at 256
+    ]
+    torch_vectors = np.array(await runtime.embedder.embed(texts))
+    int8_vectors = np.array(await runtime.queries.embed(texts))
+    assert int8_vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(int8_vectors, axis=1), 1.0, atol=1e-4)
+    cosines = (torch_vectors * int8_vectors).sum(axis=1)
+    assert cosines.min() > 0.995, cosines
+    # Different texts stay apart: the copy is not merely close to everything.
+    assert float(torch_vectors[0] @ int8_vectors[1]) < 0.5
+
+
+def test_the_query_encoder_follows_the_settings(settings: Settings) -> None:
+    passages = LocalSentenceTransformer()
+    assert isinstance(make_query_embedder(settings, passages), OnnxQueryEncoder)
+    same = settings.model_copy(update={"embedding_query_encoder": "same"})
+    assert make_query_embedder(same, passages) is passages
+    remote = settings.model_copy(update={"embedding_provider": "openai"})
+    assert make_query_embedder(remote, passages) is passages

@@ -158,6 +158,7 @@ async def evaluate_dataset(
     try:
         # A running service has its model loaded: keep the one-off load out of the ingestion time.
         await rt.embedder.embed(["warm-up"])
+        await rt.queries.embed(["warm-up"])
         async with running_worker(rt, options.worker) as worker:
             ingestion = await ingest_corpus(rt, principal, dataset.corpus, options, console, worker)
         bare = await bare_throughput(rt, org_id, options.bare_sample)

@@ -268,11 +268,11 @@ def make_searcher(runtime: Runtime) -> Searcher:
     link = runtime.redis
     shared = None
     if link is not None and settings.embedding_cache_ttl_seconds > 0:
-        embedder = runtime.embedder
+        embedder = runtime.queries
         ttl = settings.embedding_cache_ttl_seconds
         shared = SharedQueryVectors(link, embedder.name, embedder.dimensions, ttl)
     return Searcher(
-        QueryEmbeddingCache(runtime.embedder, shared=shared),
+        QueryEmbeddingCache(runtime.queries, shared=shared),
         candidates=settings.search_candidates,
         fusion=settings.hybrid_fusion,
         lexical_weight=settings.hybrid_lexical_weight,

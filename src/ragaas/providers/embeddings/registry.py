@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ragaas.providers.embeddings import onnx_queries
 from ragaas.providers.embeddings.base import Embedder
 from ragaas.providers.embeddings.local import LocalSentenceTransformer
 from ragaas.providers.embeddings.openai_compatible import OpenAICompatibleEmbedder
@@ -23,3 +24,14 @@ def make_embedder(settings: Settings) -> Embedder:
     if settings.embedding_dimensions != LocalSentenceTransformer.dimensions:
         raise ValueError("the local embedder makes 384-d vectors: RAGAAS_EMBEDDING_DIMENSIONS=384")
     return LocalSentenceTransformer(settings.embedding_batch_size)
+
+
+def make_query_embedder(settings: Settings, passages: Embedder) -> Embedder:
+    """The embedder for search queries: the local model's int8 ONNX copy, else ``passages``."""
+    if (
+        settings.embedding_provider == "local"
+        and settings.embedding_query_encoder == "int8"
+        and onnx_queries.available()
+    ):
+        return onnx_queries.OnnxQueryEncoder()
+    return passages
