@@ -16,6 +16,7 @@ from ragaas.cache.ratelimit import RateLimitMiddleware
 from ragaas.errors import install_error_handlers
 from ragaas.generation.service import Answerer
 from ragaas.jobs.supervisor import run_supervised
+from ragaas.kit.logs import configure_logging
 from ragaas.mcp.http import PATH as MCP_PATH
 from ragaas.mcp.http import McpEndpoint
 from ragaas.mcp.services import Services
@@ -68,6 +69,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.router.routes.append(Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"]))
     mount_web_ui(app)  # the built React UI at / (docs/web-ui.md); API paths never reach it
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of ``ragaas serve --processes N``'s processes (settings from RAGAAS_*)."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)
 
 
 def _attach(app: FastAPI, rt: Runtime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import signal
 import ssl
@@ -33,6 +34,7 @@ from ragaas.kit.logs import configure_logging
 from ragaas.observability.metrics import start_worker_metrics_server
 from ragaas.runtime import Runtime, build_runtime
 from ragaas.settings import Settings
+from ragaas.tenancy.scope import embedded_api_url
 
 app = typer.Typer()
 
@@ -66,6 +68,16 @@ def serve(
             help="Require a client certificate signed by this CA (mTLS; see `ragaas certs init`).",
         ),
     ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            min=1,
+            max=64,
+            help="Answer requests in N processes on one port (default: RAGAAS_API_PROCESSES).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the API server; migrates the database first, seeds a demo on a fresh embedded one."""
     settings = load_settings()
@@ -78,7 +90,39 @@ def serve(
     _exit_cleanly_on_signals()
     runtime = build_runtime(settings)
     migrate.upgrade(runtime.url)
-    run(_serve(runtime, host, port, tls))
+    processes = processes or settings.api_processes
+    if processes == 1:
+        run(_serve(runtime, host, port, tls))
+        return
+    run(_seed(runtime, host, port, tls))
+    os.environ.update(process_environment(settings, runtime.url))
+    run(runtime.close())
+    # uvicorn binds the port here and runs (and restarts, should one die) N app processes; the
+    # embedded PostgreSQL, if any, stays in this process and stops when it exits.
+    uvicorn.run(
+        "ragaas.app:app_from_environment",
+        factory=True,
+        workers=processes,
+        host=host,
+        port=port,
+        log_config=None,
+        lifespan="on",
+        **tls,
+    )
+
+
+def process_environment(settings: Settings, url: str) -> dict[str, str]:
+    """What the app processes of ``--processes N`` need beyond the inherited RAGAAS_*: the
+    database this process started or resolved (the embedded one has no URL in settings), and no
+    second demo seeding or certificate writing."""
+    env = {
+        "RAGAAS_DATABASE_URL": url,
+        "RAGAAS_SEED_DEMO": "false",
+        "RAGAAS_CERT_WRITE_AT_START": "false",
+    }
+    if settings.database_url is None and not settings.api_database_url:
+        env["RAGAAS_API_DATABASE_URL"] = embedded_api_url(url)
+    return env
 
 
 def tls_options(
@@ -105,13 +149,18 @@ def tls_options(
     return options
 
 
+async def _seed(runtime: Runtime, host: str, port: int, tls: dict[str, Any] | None) -> None:
+    """The demo organisation on a fresh embedded database, its credentials printed once."""
+    if should_seed(runtime.settings):
+        credentials = await seed_demo(runtime)
+        if credentials is not None:
+            scheme = "https" if tls else "http"
+            print_demo_banner(credentials, public_url(host, port, scheme))
+
+
 async def _serve(runtime: Runtime, host: str, port: int, tls: dict[str, Any] | None = None) -> None:
     try:
-        if should_seed(runtime.settings):
-            credentials = await seed_demo(runtime)
-            if credentials is not None:
-                scheme = "https" if tls else "http"
-                print_demo_banner(credentials, public_url(host, port, scheme))
+        await _seed(runtime, host, port, tls)
         app = create_app(runtime.settings, runtime)
         # log_config=None keeps our own (JSON) logging for uvicorn's loggers too.
         config = uvicorn.Config(
