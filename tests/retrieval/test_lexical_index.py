@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from ragaas.db import libpq_url
-from ragaas.retrieval.lexical_index import LexicalIndexes, load_index
+from ragaas.retrieval.lexical_index import LexicalIndexes, load_index, query_stats
 from ragaas.retrieval.repository import BM25_B, BM25_K1, lexical_candidates
 from ragaas.retrieval.schemas import SearchFilters, SearchMode
 from ragaas.retrieval.service import QueryEmbeddingCache, Searcher
@@ -106,6 +106,16 @@ async def test_memory_scores_equal_the_sql(runtime: Runtime, tenant: Tenant) -> 
             memory = await _current(runtime, indexes, tenant, query, limit)
             _same(memory, await _sql(runtime, tenant, query, limit))
     assert await _current(runtime, indexes, tenant, QUERIES[-1], 10) == []
+    # Other BM25 parameters than the precomputed weights' are computed per query, as exactly.
+    index = indexes.get(tenant.organization_id)
+    assert index is not None and index.weighted_for[:2] == (BM25_K1, BM25_B)
+    for k1, b in ((0.9, 0.4), (2.0, 1.0)):
+        async with runtime.sessionmaker() as session:
+            stats = await query_stats(session, tenant.organization_id, QUERIES[1])
+            sql = await lexical_candidates(
+                session, tenant.organization_id, QUERIES[1], SearchFilters(), 50, k1, b
+            )
+        _same(index.top(stats, 50, k1, b), sql)
 
 
 async def test_a_change_to_the_index_is_never_served_stale(

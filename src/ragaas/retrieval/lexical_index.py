@@ -31,6 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ragaas.observability import metrics
+from ragaas.retrieval.repository import BM25_B, BM25_K1
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,10 @@ class OrganizationIndex:
     positions: npt.NDArray[np.int32]  # posting -> chunk position, grouped by term
     frequencies: npt.NDArray[np.float64]  # posting -> term frequency
     slices: dict[str, tuple[int, int]]  # term -> [start, end) in the posting arrays
+    # posting -> its BM25 weight before idf, tf(k1+1)/(tf + k1(1-b+b·len/avgdl)), computed once
+    # for the (k1, b, chunk count, total length) in ``weighted_for``: a generation's statistics.
+    weights: npt.NDArray[np.float64]
+    weighted_for: tuple[float, float, int, int]
 
     @property
     def postings(self) -> int:
@@ -91,7 +96,7 @@ class OrganizationIndex:
     def top(self, stats: QueryStats, limit: int, k1: float, b: float) -> list[tuple[int, float]]:
         """The ``limit`` best chunks by BM25 (Lucene's formula), best first, ties by chunk id."""
         n = float(stats.chunk_count)
-        avgdl = stats.total_length / max(stats.chunk_count, 1)
+        precomputed = self.weighted_for == (k1, b, stats.chunk_count, stats.total_length)
         scores = np.zeros(self.chunk_ids.shape[0], dtype=np.float64)
         for term in stats.terms:
             span = self.slices.get(term)
@@ -101,10 +106,12 @@ class OrganizationIndex:
             df = end - start
             idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
             pos = self.positions[start:end]
-            tf = self.frequencies[start:end]
-            norm = k1 * (1.0 - b + b * self.lengths[pos] / avgdl)
+            if precomputed:
+                weights = self.weights[start:end]
+            else:
+                weights = _weights(self.frequencies[start:end], self.lengths[pos], k1, b, stats)
             # A term lists each chunk once, so fancy-index addition cannot lose an update.
-            scores[pos] += idf * tf * (k1 + 1.0) / (tf + norm)
+            scores[pos] += idf * weights
         matched = np.flatnonzero(scores)
         if matched.shape[0] > limit:
             keep = np.argpartition(-scores[matched], limit - 1)[:limit]
@@ -115,14 +122,31 @@ class OrganizationIndex:
         return [(int(self.chunk_ids[p]), float(scores[p])) for p in best]
 
 
-def load_index(dsn: str, organization_id: uuid.UUID) -> OrganizationIndex:
+def _weights(
+    tf: npt.NDArray[np.float64],
+    lengths: npt.NDArray[np.float64],
+    k1: float,
+    b: float,
+    stats: QueryStats,
+) -> npt.NDArray[np.float64]:
+    """BM25 term weights before idf (Lucene's formula, as repository.lexical_candidates)."""
+    avgdl = stats.total_length / max(stats.chunk_count, 1)
+    result: npt.NDArray[np.float64] = tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * lengths / avgdl))
+    return result
+
+
+def load_index(
+    dsn: str, organization_id: uuid.UUID, k1: float = BM25_K1, b: float = BM25_B
+) -> OrganizationIndex:
     """Read an organisation's postings in one snapshot (blocking: run it in a thread)."""
     with psycopg.connect(dsn) as conn:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         row = conn.execute(
-            "SELECT generation FROM lexical_stats WHERE organization_id = %s", (organization_id,)
+            "SELECT generation, chunk_count, total_length FROM lexical_stats "
+            "WHERE organization_id = %s",
+            (organization_id,),
         ).fetchone()
-        generation = int(row[0]) if row else 0
+        stats = QueryStats(int(row[0]), int(row[1]), int(row[2]), []) if row else None
         terms = conn.execute(
             "SELECT term, count(*) FROM chunk_terms WHERE organization_id = %s "
             "GROUP BY term ORDER BY term",
@@ -138,11 +162,11 @@ def load_index(dsn: str, organization_id: uuid.UUID) -> OrganizationIndex:
             with cur.copy(query) as copy:
                 for block in copy:
                     buffer += block
-    return _build(generation, terms, buffer)
+    return _build(stats or QueryStats(0, 0, 0, []), terms, buffer, k1, b)
 
 
 def _build(
-    generation: int, terms: list[tuple[str, int]], data: bytes | bytearray
+    stats: QueryStats, terms: list[tuple[str, int]], data: bytes | bytearray, k1: float, b: float
 ) -> OrganizationIndex:
     if not data.startswith(_COPY_SIGNATURE):
         raise ValueError("not a PostgreSQL binary COPY stream")
@@ -160,13 +184,16 @@ def _build(
     for term, count in terms:
         slices[term] = (start, start + count)
         start += count
+    frequencies = rows["tf"].astype(np.float64)
     return OrganizationIndex(
-        generation=generation,
+        generation=stats.generation,
         chunk_ids=chunk_ids,
         lengths=lengths,
         positions=positions.astype(np.int32),
-        frequencies=rows["tf"].astype(np.float64),
+        frequencies=frequencies,
         slices=slices,
+        weights=_weights(frequencies, lengths[positions], k1, b, stats),
+        weighted_for=(k1, b, stats.chunk_count, stats.total_length),
     )
 
 
@@ -197,12 +224,27 @@ class LexicalIndexes:
         b: float,
     ) -> list[tuple[int, float]] | None:
         """BM25 candidates from memory when the index is current; None: ask the SQL."""
+        scoring = await self.start(session, organization_id, query, limit, k1, b)
+        return None if scoring is None else await scoring
+
+    async def start(
+        self,
+        session: AsyncSession,
+        organization_id: uuid.UUID,
+        query: str,
+        limit: int,
+        k1: float,
+        b: float,
+    ) -> asyncio.Future[list[tuple[int, float]]] | None:
+        """``candidates`` in two steps: the query's terms and the generation are read now (the
+        session is free again on return); when the index is current the scoring then runs in a
+        thread, overlapping whatever the caller awaits next. None: ask the SQL."""
         stats = await query_stats(session, organization_id, query)
         index = self._indexes.get(organization_id)
         if index is not None and index.generation == stats.generation:
             self._indexes.move_to_end(organization_id)
             metrics.LEXICAL_INDEX_SEARCHES.labels("memory").inc()
-            return index.top(stats, limit, k1, b)
+            return asyncio.ensure_future(asyncio.to_thread(index.top, stats, limit, k1, b))
         if stats.chunk_count >= self.min_chunks:
             self.refresh(organization_id)
         metrics.LEXICAL_INDEX_SEARCHES.labels("sql").inc()

@@ -157,19 +157,24 @@ class Searcher:
         lexical: list[tuple[int, float]] = []
         dense: list[tuple[int, float]] = []
         if mode is SearchMode.HYBRID:
-            # The lexical SQL does not need the query vector: overlap it with the embedding.
+            # The lexical work does not need the query vector: it overlaps the embedding, and
+            # in-memory scoring (in a thread) overlaps the dense SQL too.
             vector_task = asyncio.ensure_future(self._timed_embed(query, timings))
-            lex = self._lexical(session, organization_id, query, filters, depth)
-            lexical = await _timed(timings, "lexical_ms", lex)
+            lexical_task = await self._lexical(
+                session, organization_id, query, filters, depth, timings
+            )
             vector = await vector_task
         elif mode is SearchMode.LEXICAL:
-            lex = self._lexical(session, organization_id, query, filters, depth)
-            lexical = await _timed(timings, "lexical_ms", lex)
+            lexical_task = await self._lexical(
+                session, organization_id, query, filters, depth, timings
+            )
         else:
             vector = await self._timed_embed(query, timings)
         if mode is not SearchMode.LEXICAL:
             dns = repository.dense_candidates(session, organization_id, vector, filters, depth)
             dense = await _timed(timings, "dense_ms", dns)
+        if mode is not SearchMode.DENSE:
+            lexical = await lexical_task
         keep = max(top_k, self.rerank_depth) if self.reranker else top_k
         ranked = self._rank(mode, dense, lexical)[:keep]
         ids = [cid for cid, _ in ranked]
@@ -189,15 +194,23 @@ class Searcher:
         query: str,
         filters: SearchFilters,
         limit: int,
-    ) -> list[tuple[int, float]]:
-        """BM25 candidates: from the in-memory index when it is current and nothing filters."""
+        timings: dict[str, float],
+    ) -> asyncio.Future[list[tuple[int, float]]]:
+        """BM25 candidates, timed as ``lexical_ms``: from the in-memory index when it is current
+        and nothing filters (scored in a thread: the future may still be running on return),
+        else by the SQL (done on return). Either way the session is free for the next query."""
+        started = time.perf_counter()
         if self.lexical_index is not None and filters == SearchFilters():
-            found = await self.lexical_index.candidates(
+            scoring = await self.lexical_index.start(
                 session, organization_id, query, limit, repository.BM25_K1, repository.BM25_B
             )
-            if found is not None:
-                return found
-        return await repository.lexical_candidates(session, organization_id, query, filters, limit)
+            if scoring is not None:
+                return asyncio.ensure_future(_timed(timings, "lexical_ms", scoring, started))
+        found = await repository.lexical_candidates(session, organization_id, query, filters, limit)
+        timings["lexical_ms"] = _ms(started)
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(found)
+        return done
 
     async def _rerank(self, query: str, outcome: SearchOutcome, reranker: Reranker) -> None:
         head = outcome.results[: self.rerank_depth]
@@ -237,8 +250,10 @@ class Searcher:
         return vector
 
 
-async def _timed(timings: dict[str, float], name: str, work: Awaitable[T]) -> T:
-    started = time.perf_counter()
+async def _timed(
+    timings: dict[str, float], name: str, work: Awaitable[T], started: float | None = None
+) -> T:
+    started = time.perf_counter() if started is None else started
     result = await work
     timings[name] = _ms(started)
     return result
