@@ -60,6 +60,9 @@ class OnnxQueryEncoder:
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1
+                # Spinning threads wait for work by burning a core: twice the CPU per query,
+                # taken from PostgreSQL and the API on a small machine.
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 session = onnxruntime.InferenceSession(
                     str(model), options, providers=["CPUExecutionProvider"]
                 )
