@@ -32,6 +32,12 @@ def _filter_sql(filters: SearchFilters, params: dict[str, Any]) -> str:
     return "".join(f" AND {c}" for c in clauses)
 
 
+_HNSW_SETTINGS = text(
+    "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+    "set_config('hnsw.ef_search', :ef_search, true)"
+)
+
+
 async def dense_candidates(
     session: AsyncSession,
     organization_id: uuid.UUID,
@@ -40,9 +46,9 @@ async def dense_candidates(
     limit: int,
 ) -> list[tuple[int, float]]:
     """Nearest chunks by cosine similarity, best first."""
-    # Without iterative scans a filtered HNSW search silently returns only a few rows.
-    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-    await session.execute(text(f"SET LOCAL hnsw.ef_search = {max(40, int(limit))}"))
+    # Without iterative scans a filtered HNSW search silently returns only a few rows. (Both
+    # settings in one round trip, for this transaction only.)
+    await session.execute(_HNSW_SETTINGS, {"ef_search": str(max(40, int(limit)))})
     params: dict[str, Any] = {"org": organization_id, "vec": _vector_literal(vector), "n": limit}
     sql = (
         "SELECT c.id, 1 - (c.embedding <=> CAST(:vec AS vector)) AS score "
