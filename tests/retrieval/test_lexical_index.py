@@ -108,7 +108,8 @@ async def test_memory_scores_equal_the_sql(runtime: Runtime, tenant: Tenant) -> 
     assert await _current(runtime, indexes, tenant, QUERIES[-1], 10) == []
     # Other BM25 parameters than the precomputed weights' are computed per query, as exactly.
     index = indexes.get(tenant.organization_id)
-    assert index is not None and index.weighted_for[:2] == (BM25_K1, BM25_B)
+    assert index is not None
+    assert index.weighted_for[:2] == (BM25_K1, BM25_B)
     for k1, b in ((0.9, 0.4), (2.0, 1.0)):
         async with runtime.sessionmaker() as session:
             stats = await query_stats(session, tenant.organization_id, QUERIES[1])
