@@ -19,9 +19,12 @@ async def test_iterative_scans_and_the_depth_are_set_for_the_search_transaction(
     runtime: Runtime, tenant: Tenant
 ) -> None:
     async with runtime.sessionmaker() as session:
-        assert await dense_candidates(
-            session, tenant.organization_id, [0.05] * 384, SearchFilters(labels=["x"]), 120
-        ) == []
+        assert (
+            await dense_candidates(
+                session, tenant.organization_id, [0.05] * 384, SearchFilters(labels=["x"]), 120
+            )
+            == []
+        )
         during = (await session.execute(_SETTINGS)).one()
         assert (during.scan, during.ef) == ("relaxed_order", "120")
         await session.rollback()
