@@ -85,8 +85,7 @@ def _attach(app: FastAPI, rt: Runtime) -> None:
     state.sessionmaker = rt.sessionmaker
     state.jwt_keys = rt.settings.resolved_jwt_keys()  # verify all, sign with the newest
     state.jwt_secret = state.jwt_keys.current[1]  # the newest key (SSO seals its state with it)
-    # Hand-built runtimes without a tenant engine (some tests) serve requests as the owner.
-    state.tenant_sessionmaker = rt.tenant_sessionmaker or rt.sessionmaker
+    state.tenant_sessionmaker = rt.request_sessionmaker
     state.searcher = make_searcher(rt)
     state.answerer = Answerer(state.searcher, rt.chat_model, rt.settings)
 

@@ -52,11 +52,16 @@ class Runtime:
         """The embedder for search queries (RAGAAS_EMBEDDING_QUERY_ENCODER)."""
         return self.query_embedder or self.embedder
 
+    @property
+    def request_sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for requests: the restricted role; hand-built runtimes without a tenant
+        engine (some tests) serve requests as the owner."""
+        return self.tenant_sessionmaker or self.sessionmaker
+
     @contextlib.asynccontextmanager
     async def tenant_session(self, organization_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
         """A session as the restricted role, scoped to one organisation (row-level security)."""
-        maker = self.tenant_sessionmaker or self.sessionmaker
-        async with maker() as session:
+        async with self.request_sessionmaker() as session:
             await scope.scope_session(session, organization_id)
             yield session
 
