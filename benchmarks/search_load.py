@@ -36,7 +36,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -405,8 +405,14 @@ async def run_clients(
                     return
 
     started = time.perf_counter()
+    own_cpu, pg_cpu = cpu_seconds(os.getpid()), cpu_seconds(_PG_PID)
     await asyncio.gather(*(client() for _ in range(clients)))
-    return {**summarize(results), "rps": len(results) / (time.perf_counter() - started)}
+    own_cpu, pg_cpu = cpu_seconds(os.getpid()) - own_cpu, cpu_seconds(_PG_PID) - pg_cpu
+    count = max(len(results), 1)
+    cpu_ms = {"process": own_cpu * 1000 / count, "postgres": pg_cpu * 1000 / count}
+    return {**summarize(results), "rps": len(results) / (time.perf_counter() - started)} | {
+        "cpu_ms": cpu_ms
+    }
 
 
 async def serial_parts(
@@ -515,6 +521,25 @@ class LoadSetup:
     workdir: Path
     duration: int
     tenant: Tenant
+    server_pid: int = 0  # the `ragaas serve` process (and its app processes)
+
+
+# CPU time per request, robust where wall-clock latency is not (a busy machine): the serving
+# process tree and PostgreSQL's (the embedded server's postmaster and its backends).
+_PG_PID = 0
+
+
+def cpu_seconds(*roots: int) -> float:
+    """User + system CPU seconds of the processes ``roots`` and all their children so far."""
+    total = 0.0
+    for root in roots:
+        with contextlib.suppress(psutil.Error):
+            parent = psutil.Process(root)
+            for process in [parent, *parent.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    total += times.user + times.system
+    return total
 
 
 def free_port() -> int:
@@ -636,7 +661,9 @@ async def load_point(
 ) -> dict[str, Any]:
     """One (clients, mode) point: wrk's numbers plus the server's own stage timings."""
     since = await db_now(runtime)
+    serve_cpu, pg_cpu = cpu_seconds(setup.server_pid), cpu_seconds(_PG_PID)
     raw = await run_wrk(setup, clients, mode, seed)
+    serve_cpu, pg_cpu = cpu_seconds(setup.server_pid) - serve_cpu, cpu_seconds(_PG_PID) - pg_cpu
     server = await server_stages(
         runtime, setup.tenant.organization_id, since, await db_now(runtime)
     )
@@ -645,6 +672,8 @@ async def load_point(
     point |= {"rps": raw["requests"] / seconds, "errors": raw["non2xx"] + raw["timeouts"]}
     point |= {q: raw[f"{q}_us"] / 1000 for q in ("mean", "p50", "p75", "p90", "p95", "p99")}
     point["socket_errors"], point["server"] = raw["socket_errors"], server
+    requests = max(raw["requests"], 1)
+    point["cpu_ms"] = {"serve": serve_cpu * 1000 / requests, "postgres": pg_cpu * 1000 / requests}
     return point
 
 
@@ -768,6 +797,8 @@ async def measure_size(
     runtime: Runtime, tenant: Tenant, claims: list[str], args: argparse.Namespace, console: Console
 ) -> dict[str, Any]:
     """Bare parts serially, then (server up) cold sweep, cache priming, warm sweep."""
+    global _PG_PID
+    _PG_PID = int((args.data_dir / "pg" / "postmaster.pid").read_text().split()[0])
     busy = await wait_for_quiet(args.wait_quiet, console)
     console.print(f"  machine {busy:.0%} busy before measuring")
     mine = claims[: args.bare_queries]
@@ -795,6 +826,7 @@ async def measure_size(
         running_server(args.data_dir, port, args.data_dir / "serve.log", args.processes) as proc,
         httpx.AsyncClient(base_url=setup.url, headers=auth, timeout=120) as client,
     ):
+        setup = replace(setup, server_pid=proc.pid)
         await warm_up(client, claims, WARMUP_REQUESTS)
         if in_memory:
             await wait_for_memory_index(client, claims, args.processes)
@@ -820,6 +852,7 @@ def bare_for(bare: dict[str, Any], clients: int, mode: str) -> dict[str, Any]:
 _API_COLUMNS = ["clients", "mode", "req/s", "p50", "p95", "p99", "bare p50", "bare p95"]
 _API_COLUMNS += ["p95/bare", "bare req/s", "server p50", "outside p50"]
 _API_COLUMNS += ["embed p50", "BM25 p50", "HNSW p50", "hydrate p50"]
+_API_COLUMNS += ["CPU/req", "bare CPU/req"]
 
 
 def api_row(point: dict[str, Any], bare: dict[str, Any]) -> list[str]:
@@ -832,6 +865,10 @@ def api_row(point: dict[str, Any], bare: dict[str, Any]) -> list[str]:
     row += [f"{point['p95']:.1f}", f"{point['p99']:.1f}", b["p50"], b["p95"]]
     row += [f"{point['p95'] / b['p95']:.2f}", f"{rps:.1f}", s.get("total_ms"), f"{outside:.1f}"]
     row += [s.get(k) for k in ("embed_ms", "lexical_ms", "dense_ms", "hydrate_ms")]
+    # CPU ms per request: the serving processes + PostgreSQL, against this process + PostgreSQL.
+    cpu, bare_cpu = point["cpu_ms"], bare_for(bare, point["clients"], point["mode"])["cpu_ms"]
+    row += [f"{cpu['serve'] + cpu['postgres']:.1f}"]
+    row += [f"{bare_cpu['process'] + bare_cpu['postgres']:.1f}"]
     return [str(x) for x in row]
 
 

@@ -102,5 +102,8 @@ def test_app_processes_reach_the_embedded_database_as_the_restricted_role(
     assert env["RAGAAS_DATABASE_URL"] == url
     assert make_url(env["RAGAAS_API_DATABASE_URL"]).username == ROLE
     assert env["RAGAAS_SEED_DEMO"] == "false"
+    # `--no-workers-in-process` reaches the app processes (they read only the environment).
+    flagged = embedded.model_copy(update={"workers_in_process": False})
+    assert process_environment(flagged, url)["RAGAAS_WORKERS_IN_PROCESS"] == "false"
     # A configured server keeps its own settings for the restricted role.
     assert "RAGAAS_API_DATABASE_URL" not in process_environment(settings, url)

@@ -38,6 +38,7 @@ from ragaas.tenancy.scope import embedded_api_url
 
 app = typer.Typer()
 
+HEALTHCHECK_SECONDS = 60  # --processes: how long an app process may not answer its supervisor
 SAMPLE_SEARCH = "How long do I have to return a robot?"
 SAMPLE_QUESTION = "How many days of paid holiday do employees get?"
 
@@ -107,6 +108,9 @@ def serve(
         port=port,
         log_config=None,
         lifespan="on",
+        # A new process imports the app (torch, the model) before it can answer the supervisor's
+        # health check; uvicorn's 5 s default kills it in a loop on a busy machine.
+        timeout_worker_healthcheck=HEALTHCHECK_SECONDS,
         **tls,
     )
 
@@ -119,6 +123,8 @@ def process_environment(settings: Settings, url: str) -> dict[str, str]:
         "RAGAAS_DATABASE_URL": url,
         "RAGAAS_SEED_DEMO": "false",
         "RAGAAS_CERT_WRITE_AT_START": "false",
+        # --(no-)workers-in-process may have overridden the environment's setting.
+        "RAGAAS_WORKERS_IN_PROCESS": str(settings.workers_in_process).lower(),
     }
     if settings.database_url is None and not settings.api_database_url:
         env["RAGAAS_API_DATABASE_URL"] = embedded_api_url(url)
