@@ -53,6 +53,7 @@ async def authenticate(session: AsyncSession, keys: Keys, token: str) -> Princip
         permissions_for(user.role),
         email=user.email,
         groups=tuple(user.groups or ()),
+        settings_generation=user.settings_generation,
     )
 
 
@@ -84,6 +85,7 @@ async def _from_api_key(session: AsyncSession, token: str) -> Principal:
         api_key_id=key.key_id,
         email=key.email,
         groups=tuple(key.groups or ()),
+        settings_generation=key.settings_generation,
     )
 
 

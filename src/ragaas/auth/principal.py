@@ -18,6 +18,8 @@ class Principal:
     # The user's identity as authentication found it (rule conditions read it); None: not loaded.
     email: str | None = None
     groups: tuple[str, ...] | None = None
+    # The organisation's settings generation when authenticated (tenancy/settings_cache.py).
+    settings_generation: int | None = None
 
     def can(self, permission: Permission) -> bool:
         """Whether this caller holds ``permission``."""

@@ -39,7 +39,9 @@ async def tool_call(services: Services, *, metered: bool = False) -> AsyncIterat
         async with services.runtime.tenant_session(principal.organization_id) as session:
             if metered:
                 quota = Defaults.of(services.settings)
-                await check_query(session, principal.organization_id, quota)
+                await check_query(
+                    session, principal.organization_id, quota, principal.settings_generation
+                )
             yield Call(principal, session, services)
     except AppError as exc:
         raise ToolError(exc.message) from None

@@ -15,3 +15,6 @@ class Organization(UUIDPk, Timestamped, Base):
     max_documents: Mapped[int | None] = mapped_column(BigInteger)
     max_storage_bytes: Mapped[int | None] = mapped_column(BigInteger)
     max_queries_per_day: Mapped[int | None] = mapped_column(BigInteger)
+    # Bumped by triggers with any change to the quota overrides, rules or RAG configurations
+    # (migration 0013): API processes reuse what they read for one generation.
+    settings_generation: Mapped[int] = mapped_column(BigInteger, server_default="0", default=0)

@@ -16,7 +16,8 @@ async def within_query_quota(
     principal: QueryPrincipal, request: Request, session: Session
 ) -> Principal:
     """The caller, if it may query and its organisation has queries left today."""
-    await check_query(session, principal.organization_id, Defaults.of(request.app.state.settings))
+    defaults = Defaults.of(request.app.state.settings)
+    await check_query(session, principal.organization_id, defaults, principal.settings_generation)
     return principal
 
 

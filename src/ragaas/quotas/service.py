@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ragaas.errors import AppError, NotFound
 from ragaas.models import Document, Organization, QueryHistory
 from ragaas.settings import Settings
+from ragaas.tenancy.settings_cache import SETTINGS
 
 QUOTA_PROBLEM = "urn:ragaas:problem:quota-exceeded"
 
@@ -155,10 +156,22 @@ async def check_document(
 
 
 async def check_query(
-    session: AsyncSession, organization_id: uuid.UUID, defaults: Defaults
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    defaults: Defaults,
+    settings_generation: int | None = None,
 ) -> None:
-    """Refuse (429, Retry-After: the next 00:00 UTC) a query past the daily quota."""
-    limit = (await limits(session, organization_id, defaults))[Quota.QUERIES_PER_DAY]
+    """Refuse (429, Retry-After: the next 00:00 UTC) a query past the daily quota.
+
+    With the caller's ``settings_generation`` the limits are read once per generation.
+    """
+    in_force = await SETTINGS.get(
+        organization_id,
+        settings_generation,
+        ("limits", defaults),
+        lambda: limits(session, organization_id, defaults),
+    )
+    limit = in_force[Quota.QUERIES_PER_DAY]
     if not limit:
         return
     made = await queries_today(session, organization_id)

@@ -1,7 +1,8 @@
 """One query under its organisation's configuration and rules, stage by stage.
 
 Search and chat both start a ``Guarded`` query: it resolves the RAG configuration, loads the active
-rules and the caller's user record, and then runs each stage's rules when the pipeline reaches it.
+rules (both once per settings generation: tenancy/settings_cache.py) and the caller's user record,
+and then runs each stage's rules when the pipeline reaches it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ragaas.configs.apply import Resolved, Retrieval, RetrievalRequest, merge_fi
 from ragaas.configs.apply import retrieval_for as config_retrieval
 from ragaas.rules.engine import QueryState, RuleEngine, new_state
 from ragaas.rules.schemas import Stage
+from ragaas.tenancy.settings_cache import SETTINGS
 
 
 @dataclass
@@ -29,8 +31,9 @@ class Guarded:
     async def start(
         cls, session: AsyncSession, principal: Principal, query: str, config_name: str | None
     ) -> Guarded:
-        config = await resolve(session, principal.organization_id, config_name)
-        engine = await RuleEngine.load(session, principal.organization_id)
+        config = await _resolve(session, principal, config_name)
+        org, generation = principal.organization_id, principal.settings_generation
+        engine = await SETTINGS.get(org, generation, "rules", lambda: RuleEngine.load(session, org))
         state = await new_state(session, principal, query, config)
         return cls(session, principal, engine, state)
 
@@ -48,7 +51,7 @@ class Guarded:
         return self.state.blocked is None
 
     async def _switch(self, name: str) -> Resolved:
-        return await resolve(self.session, self.principal.organization_id, name)
+        return await _resolve(self.session, self.principal, name)
 
     def retrieval(self, body: RetrievalRequest) -> Retrieval:
         """The request, its configuration and the rules' restrictions, combined."""
@@ -62,3 +65,11 @@ class Guarded:
         self.state.record(metrics)
         if self.blocked is not None:
             metrics["blocked"] = self.blocked
+
+
+async def _resolve(session: AsyncSession, principal: Principal, name: str | None) -> Resolved:
+    """The configuration (``configs.apply.resolve``), once per settings generation."""
+    org = principal.organization_id
+    return await SETTINGS.get(
+        org, principal.settings_generation, ("config", name), lambda: resolve(session, org, name)
+    )
