@@ -530,7 +530,9 @@ _PG_PID = 0
 
 
 def cpu_seconds(*roots: int) -> float:
-    """User + system CPU seconds of the processes ``roots`` and all their children so far."""
+    """User + system CPU seconds of the processes ``roots`` and all their children so far,
+    including children that have exited (PostgreSQL backends of closed connections): a process's
+    reaped children count in its ``children_*`` times."""
     total = 0.0
     for root in roots:
         with contextlib.suppress(psutil.Error):
@@ -539,6 +541,7 @@ def cpu_seconds(*roots: int) -> float:
                 with contextlib.suppress(psutil.Error):
                     times = process.cpu_times()
                     total += times.user + times.system
+                    total += times.children_user + times.children_system
     return total
 
 
