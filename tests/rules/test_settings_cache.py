@@ -8,9 +8,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import event, text, update
+from sqlalchemy import event, select, text, update
 
+from ragaas.auth.permissions import permissions_for
+from ragaas.auth.principal import Principal
 from ragaas.models import Organization, RagConfig, Rule
+from ragaas.rules.guard import Guarded
+from ragaas.rules.schemas import Stage
 from ragaas.runtime import Runtime
 from tests.conftest import Tenant
 
@@ -125,3 +129,35 @@ async def test_the_generation_moves_with_settings_and_only_with_them(
     assert await generation() == start + 4
     await run("DELETE FROM rag_configs WHERE organization_id = :org")
     assert await generation() == start + 5
+
+
+async def test_cached_rules_outlive_the_session_that_read_them(
+    client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant
+) -> None:
+    """A request that fails after reading the rules rolls its session back; the rules it cached
+    must still serve the next request."""
+    rule = await client.post("/v1/rules", json=BLOCK, headers=tenant.headers)
+    assert rule.status_code == 201, rule.text
+    async with runtime.sessionmaker() as session:
+        generation = await session.scalar(
+            select(Organization.settings_generation).where(
+                Organization.id == tenant.organization_id
+            )
+        )
+    principal = Principal(
+        tenant.user_id,
+        tenant.organization_id,
+        "admin",
+        permissions_for("admin"),
+        email=tenant.email,
+        groups=(),
+        settings_generation=generation,
+    )
+    async with runtime.tenant_session(tenant.organization_id) as session:
+        first = await Guarded.start(session, principal, QUERY["query"], None)
+        await session.rollback()  # as a failed request's does
+    async with runtime.tenant_session(tenant.organization_id) as session:
+        again = await Guarded.start(session, principal, QUERY["query"], None)
+        assert again.engine is first.engine  # from the cache
+        assert not await again.stage(Stage.BEFORE_RETRIEVAL)
+        assert again.blocked == "not about ferries"

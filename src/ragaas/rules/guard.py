@@ -32,8 +32,7 @@ class Guarded:
         cls, session: AsyncSession, principal: Principal, query: str, config_name: str | None
     ) -> Guarded:
         config = await _resolve(session, principal, config_name)
-        org, generation = principal.organization_id, principal.settings_generation
-        engine = await SETTINGS.get(org, generation, "rules", lambda: RuleEngine.load(session, org))
+        engine = await _rules(session, principal)
         state = await new_state(session, principal, query, config)
         return cls(session, principal, engine, state)
 
@@ -73,3 +72,18 @@ async def _resolve(session: AsyncSession, principal: Principal, name: str | None
     return await SETTINGS.get(
         org, principal.settings_generation, ("config", name), lambda: resolve(session, org, name)
     )
+
+
+async def _rules(session: AsyncSession, principal: Principal) -> RuleEngine:
+    """The active rules, once per settings generation."""
+    org = principal.organization_id
+
+    async def load() -> RuleEngine:
+        engine = await RuleEngine.load(session, org)
+        # Later requests reuse these objects: detach them, or this session's rollback (a failed
+        # request) would expire them for everyone.
+        for rule in engine.rules:
+            session.expunge(rule)
+        return engine
+
+    return await SETTINGS.get(org, principal.settings_generation, "rules", load)
