@@ -5,8 +5,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
-from ranx import Qrels, Run, evaluate
-
 from ragaas.evaluation.beir import Qrels as QrelsDict
 
 METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
@@ -27,6 +25,10 @@ def evaluate_run(
         raise ValueError("no judged queries to evaluate")
     if not any(run.values()):  # ranx cannot build a run without a single document
         return dict.fromkeys(metrics, 0.0)
+    # Imported here: ranx (numba, scipy) costs ~2 s of CPU, and `ragaas eval` is imported by
+    # every `ragaas` command, which otherwise all pay it at start-up.
+    from ranx import Qrels, Run, evaluate
+
     with warnings.catch_warnings():
         # ranx's numba kernels warn about an index cast that cannot overflow here.
         warnings.filterwarnings("ignore", message=".*unsafe cast.*")
