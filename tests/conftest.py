@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -39,6 +39,9 @@ from ragaas.runtime import Runtime, build_runtime
 from ragaas.settings import Settings
 from ragaas.tenancy.scope import ROLE
 from tests.log_scan import LEAKS, register_secret
+
+if TYPE_CHECKING:
+    from tests.sources.s3_server import S3Server
 
 pytest_plugins = ["tests.llm_double", "tests.log_scan"]
 
@@ -158,6 +161,16 @@ def local_llm_url() -> Iterator[str]:
     with serve_in_thread(app) as base:
         _wait_until_up(f"{base}/v1")
         yield f"{base}/v1"
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """One real S3 server (SeaweedFS) for the run: every test works under a prefix of its own.
+    Starting and stopping one takes ~15 s, so it is not done per module."""
+    from tests.sources.s3_server import running_seaweedfs
+
+    with running_seaweedfs() as server:
+        yield server
 
 
 @dataclass

@@ -4,7 +4,6 @@ bucket, the document becomes ready and searchable, and deleting it deletes the o
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,13 +15,7 @@ from ragaas.providers.blobstore.s3 import S3BlobStore
 from ragaas.runtime import Runtime, build_runtime
 from ragaas.settings import Settings
 from tests.conftest import Tenant, wait_for_document
-from tests.sources.s3_server import S3Server, running_seaweedfs
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with running_seaweedfs() as server:
-        yield server
+from tests.sources.s3_server import S3Server
 
 
 def _s3_settings(settings: Settings, s3: S3Server, prefix: str, **extra: object) -> Settings:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from urllib.parse import parse_qs, urlparse
 
@@ -19,19 +18,13 @@ from ragaas.runtime import Runtime
 from ragaas.settings import Settings
 from tests.conftest import Tenant
 from tests.operations.test_s3_blobstore import _s3_settings
-from tests.sources.s3_server import S3Server, running_seaweedfs
+from tests.sources.s3_server import S3Server
 
 
 async def _fetch(url: str) -> httpx.Response:
     """A plain GET, as a browser or curl would do with the link: no credentials."""
     async with httpx.AsyncClient() as plain:
         return await plain.get(url)
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with running_seaweedfs() as server:
-        yield server
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,15 +14,9 @@ from ragaas.sources import config as source_config
 from ragaas.sources.connectors import s3 as s3_connector
 from tests.conftest import Tenant
 from tests.sources.helpers import chunk_ids, counts, create_source, source_documents, sync_and_wait
-from tests.sources.s3_server import S3Server, free_port, running_seaweedfs
+from tests.sources.s3_server import S3Server, free_port
 
 GAMMA = "<html><head><title>Gamma</title></head><body><p>Gannets dive for fish.</p></body></html>"
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with running_seaweedfs() as server:
-        yield server
 
 
 def _config(s3: S3Server, prefix: str, **extra: Any) -> dict[str, Any]:
