@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -47,7 +48,16 @@ pytest_plugins = ["tests.llm_double", "tests.log_scan"]
 
 LOCAL_LLM_KEY = "test-key-0123456789"
 TENANT_PASSWORD = "correct horse battery"  # every test organisation's admin (never logged)
-TEST_PG_DIR = Path(os.environ.get("RAGAAS_TEST_PG_DIR", "/tmp/ragaas-test"))
+# Under pytest-xdist (`-n`), each worker runs an embedded server of its own (its own data
+# directory, hence its own socket), so no two workers share a cluster's start-up or its roles.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+TEST_PG_DIR = Path(os.environ.get("RAGAAS_TEST_PG_DIR", "/tmp/ragaas-test")) / XDIST_WORKER
+if XDIST_WORKER:
+    # The controller imported readline, which exports COLUMNS=80 and LINES=24 to the processes it
+    # starts: a worker would inherit them, unlike a serial run, and the CLI's rich consoles (made
+    # at import) would keep a width of 80 whatever COLUMNS a CLI test then sets.
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
 
 
 def _server_url() -> str:
@@ -57,16 +67,26 @@ def _server_url() -> str:
     return embedded_database_url(TEST_PG_DIR)
 
 
+@contextlib.contextmanager
+def _one_migration_at_a_time() -> Iterator[None]:
+    """xdist workers on one server (RAGAAS_TEST_DATABASE_URL) migrate in turn: the migrations
+    create a cluster-wide role, which two first runs at once could both try to create."""
+    with (Path(tempfile.gettempdir()) / "ragaas-test-migrate.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    """A fresh, migrated database for this test run."""
+    """A fresh, migrated database for this test run (for this worker, under xdist)."""
     admin_url = make_url(_server_url())
     name = f"ragaas_test_{os.getpid()}_{secrets.token_hex(3)}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = admin_url.set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url)
+    with _one_migration_at_a_time():
+        migrate.upgrade(url)
     yield url
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

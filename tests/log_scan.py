@@ -5,7 +5,8 @@ subprocess server the tests start, is checked for anything shaped like a credent
 key, a JWT, the test accounts' password, the run's JWT secret, the local LLM's key. A leak fails
 the run at the end, naming the test, the logger and the line. The check sees the raw record,
 before the log formatter's scrubbing (``kit/logs.py``), so it proves the code does not log secrets
-rather than that the scrubber hides them.
+rather than that the scrubber hides them. Under pytest-xdist each worker scans its own records
+and servers, and hands what it found to the controller, which fails the run.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -55,6 +57,7 @@ class _Catcher(logging.Handler):
 
 
 _CATCHER = _Catcher(level=logging.INFO)
+_WORKER_KEY = "ragaas_log_leaks"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,7 +72,17 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         root.addHandler(_CATCHER)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """Under pytest-xdist (controller side): a worker's leaks join the run's, so a leak in any
+    worker's logs fails the whole run and is listed in its summary."""
+    LEAKS.found.extend(getattr(node, "workeroutput", {}).get(_WORKER_KEY, []))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the leaks to the controller
+        workeroutput[_WORKER_KEY] = list(LEAKS.found)
     if LEAKS.found:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -52,7 +52,8 @@ def cli(settings: Settings, tmp_path: Path) -> Invoke:
         "RAGAAS_LOG_JSON": "false",
         "RAGAAS_URL": None,
         "RAGAAS_API_KEY": None,
-        "COLUMNS": "160",  # rich truncates table cells to fit the terminal
+        # rich wraps table cells to fit the terminal; wide enough for a long tmp_path (xdist)
+        "COLUMNS": "240",
     }
 
     async def invoke(*args: str) -> Result:
