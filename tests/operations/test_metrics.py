@@ -117,9 +117,17 @@ async def test_metrics_cover_requests_queries_jobs_and_the_queue(
 async def test_queue_depth_counts_waiting_jobs(
     client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant
 ) -> None:
-    # A job on a queue no worker here listens to stays `todo` until removed.
+    # A job scheduled an hour ahead stays `todo` until removed: no worker of the run (they
+    # listen to every queue) may fetch it before the scrape.
     async with runtime.sessionmaker() as session:
         await enqueue(session, "ops.noop", {}, queue="ops-test")
+        await session.execute(
+            text(
+                "UPDATE procrastinate_jobs SET scheduled_at = now() + interval '1 hour' "
+                "WHERE queue_name = :q"
+            ),
+            Q,
+        )
         await session.commit()
     try:
         samples = await _scrape(client)
