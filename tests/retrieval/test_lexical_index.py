@@ -65,9 +65,10 @@ async def _memory(
     runtime: Runtime, indexes: LexicalIndexes, tenant: Tenant, query: str, limit: int
 ) -> list[tuple[int, float]] | None:
     async with runtime.sessionmaker() as session:
-        return await indexes.candidates(
+        scoring = await indexes.start(
             session, tenant.organization_id, query, limit, BM25_K1, BM25_B
         )
+    return None if scoring is None else await scoring
 
 
 async def _current(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ragaas.auth import api_keys
 from ragaas.auth.permissions import Permission, permissions_for
 from ragaas.auth.principal import Principal
+from ragaas.auth.sessions import revoked_since
 from ragaas.auth.tokens import Keys, decode_token
 from ragaas.db import Session
 from ragaas.errors import Forbidden, NotAuthenticated
@@ -39,12 +40,12 @@ async def authenticate(session: AsyncSession, keys: Keys, token: str) -> Princip
     if api_keys.split_prefix(token) is not None:
         return await _from_api_key(session, token)
     claims = decode_token(keys, token, "access")
-    issued_at = datetime.fromtimestamp(claims.issued_at, UTC)
+    issued_at = datetime.fromtimestamp(claims.issued_at, UTC)  # the lookup compares it too
     params = {"user_id": claims.user_id, "org": claims.organization_id, "issued_at": issued_at}
     user = (await session.execute(_USER_LOOKUP, params)).first()
     if user is None or not user.active:
         raise NotAuthenticated("the user no longer exists or is disabled")
-    if user.tokens_revoked_at is not None and issued_at < user.tokens_revoked_at:
+    if revoked_since(user.tokens_revoked_at, claims.issued_at):
         raise NotAuthenticated("the token has been revoked (password change or sign-out)")
     return Principal(
         user.user_id,

@@ -78,7 +78,7 @@ async def rotate(
     user = await session.get(User, row.user_id)
     if user is None or not user.active:
         raise NotAuthenticated("the user no longer exists or is disabled")
-    if revoked_since(user, claims.issued_at):
+    if revoked_since(user.tokens_revoked_at, claims.issued_at):
         raise NotAuthenticated("the refresh token has been revoked; sign in again")
     row.used_at = datetime.now(UTC)
     return await token_pair(session, settings, keys, user, row.family_id)
@@ -131,7 +131,6 @@ async def revoke_user(session: AsyncSession, user: User) -> None:
     await session.flush()
 
 
-def revoked_since(user: User, issued_at: float) -> bool:
+def revoked_since(tokens_revoked_at: datetime | None, issued_at: float) -> bool:
     """Whether a token issued at ``issued_at`` predates the user's last revocation."""
-    revoked = user.tokens_revoked_at
-    return revoked is not None and issued_at < revoked.timestamp()
+    return tokens_revoked_at is not None and issued_at < tokens_revoked_at.timestamp()

@@ -214,19 +214,6 @@ class LexicalIndexes:
     def get(self, organization_id: uuid.UUID) -> OrganizationIndex | None:
         return self._indexes.get(organization_id)
 
-    async def candidates(
-        self,
-        session: AsyncSession,
-        organization_id: uuid.UUID,
-        query: str,
-        limit: int,
-        k1: float,
-        b: float,
-    ) -> list[tuple[int, float]] | None:
-        """BM25 candidates from memory when the index is current; None: ask the SQL."""
-        scoring = await self.start(session, organization_id, query, limit, k1, b)
-        return None if scoring is None else await scoring
-
     async def start(
         self,
         session: AsyncSession,
@@ -236,9 +223,9 @@ class LexicalIndexes:
         k1: float,
         b: float,
     ) -> asyncio.Future[list[tuple[int, float]]] | None:
-        """``candidates`` in two steps: the query's terms and the generation are read now (the
-        session is free again on return); when the index is current the scoring then runs in a
-        thread, overlapping whatever the caller awaits next. None: ask the SQL."""
+        """BM25 candidates from memory when the index is current; None: ask the SQL. The query's
+        terms and the generation are read now (the session is free again on return); the scoring
+        then runs in a thread, overlapping whatever the caller awaits next."""
         stats = await query_stats(session, organization_id, query)
         index = self._indexes.get(organization_id)
         if index is not None and index.generation == stats.generation:

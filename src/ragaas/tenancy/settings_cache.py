@@ -47,9 +47,6 @@ class SettingsCache:
             self._items.popitem(last=False)
         return value
 
-    def clear(self) -> None:
-        self._items.clear()
-
 
 # One per process: keys carry the organisation's id and generation, so sharing is safe.
 SETTINGS = SettingsCache()
