@@ -68,6 +68,12 @@ async def test_bm25_scores_match_hand_computation(runtime: Runtime, tenant: Tena
 async def test_statistics_follow_deletes_and_updates(runtime: Runtime, tenant: Tenant) -> None:
     c1, c2, _ = await _insert(runtime, tenant, CHUNKS)
     async with runtime.engine.begin() as connection:
+        # Chunks first, as the service's deletions do (documents/locks.py): the embedding job may
+        # hold them, and would wait for the statistics row the DELETE takes.
+        await connection.execute(
+            text("SELECT id FROM chunks WHERE id IN (:a, :b) ORDER BY id FOR UPDATE"),
+            {"a": c1, "b": c2},
+        )
         await connection.execute(text("DELETE FROM chunks WHERE id = :id"), {"id": c2})
         await connection.execute(
             text("UPDATE chunks SET content = 'cherry' WHERE id = :id"), {"id": c1}

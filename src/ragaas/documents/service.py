@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ragaas.auth.principal import Principal
+from ragaas.documents.locks import lock_for_deletion
 from ragaas.documents.repository import DocumentRepository
 from ragaas.errors import PayloadTooLarge
 from ragaas.jobs.queue import enqueue
@@ -104,6 +105,7 @@ def _apply_descriptive_fields(doc: Document, upload: Upload) -> None:
 async def delete(session: AsyncSession, principal: Principal, document_id: uuid.UUID) -> Document:
     """Delete a document; its chunks go with it (ON DELETE CASCADE)."""
     doc = await DocumentRepository(session, principal.organization_id).get(document_id)
+    await lock_for_deletion(session, Document.id == doc.id)
     await session.delete(doc)
     await session.flush()
     return doc

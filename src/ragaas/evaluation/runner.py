@@ -29,6 +29,7 @@ from ragaas.admin import service as admin_service
 from ragaas.auth.permissions import Permission
 from ragaas.auth.principal import Principal
 from ragaas.documents import service as documents_service
+from ragaas.documents.locks import lock_for_deletion
 from ragaas.errors import AppError
 from ragaas.evaluation.beir import BeirDataset, BeirDocument
 from ragaas.evaluation.metrics import evaluate_run, ranking_to_scores
@@ -226,6 +227,7 @@ async def delete_organization(rt: Runtime, organization_id: uuid.UUID) -> None:
                 select(Document.blob_key).where(Document.organization_id == organization_id)
             )
         )
+        await lock_for_deletion(session, Document.organization_id == organization_id)
         await session.execute(delete(Organization).where(Organization.id == organization_id))
         await session.commit()
     for key in keys:

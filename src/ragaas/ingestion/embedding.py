@@ -21,14 +21,21 @@ _CLAIM = text(
     FOR UPDATE OF c SKIP LOCKED
     """
 )
-_MARK_READY = text(
-    """
-    UPDATE documents d SET status = 'ready', updated_at = now()
-    WHERE d.status = 'processing' AND d.chunk_count > 0
-      AND (CAST(:ids AS uuid[]) IS NULL OR d.id = ANY(CAST(:ids AS uuid[])))
-      AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.document_id = d.id AND c.embedding IS NULL)
-    """
-)
+# A batch skips documents another transaction has locked: that may be a deletion waiting for
+# this batch's chunks (documents/locks.py), and waiting for it here would close a cycle. The final
+# sweep, which holds no chunks, waits for them.
+_MARK_READY = """
+    UPDATE documents SET status = 'ready', updated_at = now()
+    WHERE id IN (
+        SELECT d.id FROM documents d
+        WHERE d.status = 'processing' AND d.chunk_count > 0
+          AND (CAST(:ids AS uuid[]) IS NULL OR d.id = ANY(CAST(:ids AS uuid[])))
+          AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.document_id = d.id AND c.embedding IS NULL)
+        FOR UPDATE {wait}
+    )
+"""
+_MARK_BATCH_READY = text(_MARK_READY.format(wait="SKIP LOCKED"))
+_MARK_ALL_READY = text(_MARK_READY.format(wait=""))
 
 
 def passage_text(title: str, content: str) -> str:
@@ -53,13 +60,17 @@ async def embed_pending(runtime: Runtime, batch_size: int = 256) -> int:
             await session.commit()
             total += len(rows)
     async with runtime.sessionmaker() as session:
-        # A final sweep: a document split across two concurrent batches is seen whole only here.
+        # A final sweep: a document split across two concurrent batches is seen whole only here,
+        # and one a batch skipped because another transaction held it is marked here.
         await mark_ready(session, None)
         await session.commit()
     return total
 
 
 async def mark_ready(session: AsyncSession, document_ids: set[uuid.UUID] | None) -> None:
-    """Mark processing documents whose chunks all have vectors as ready."""
-    ids = [str(i) for i in document_ids] if document_ids is not None else None
-    await session.execute(_MARK_READY, {"ids": ids})
+    """Mark processing documents whose chunks all have vectors as ready: those of a batch
+    (``document_ids``, skipping any another transaction holds) or all (None, waiting for them)."""
+    if document_ids is None:
+        await session.execute(_MARK_ALL_READY, {"ids": None})
+    else:
+        await session.execute(_MARK_BATCH_READY, {"ids": [str(i) for i in document_ids]})

@@ -72,6 +72,8 @@ async def mark_failed(session: AsyncSession, doc: Document, reason: str) -> None
 
 async def _replace_chunks(session: AsyncSession, doc: Document, result: ParsedResult) -> None:
     # Replacing in one transaction means searches see either the old chunks or the new ones.
+    # The DELETE is the transaction's first write, so waiting here for chunks the embedding job
+    # holds cannot deadlock with it (documents/locks.py).
     await session.execute(delete(Chunk).where(Chunk.document_id == doc.id))
     rows: list[dict[str, Any]] = [
         {

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from ragaas.audit import changed, record
 from ragaas.auth.dependencies import DataRead, DataWrite
 from ragaas.db import Session
-from ragaas.models import DataSource, SyncRun
+from ragaas.documents.locks import lock_for_deletion
+from ragaas.models import DataSource, Document, SyncRun
 from ragaas.runtime import Runtime
 from ragaas.sources import service
 from ragaas.sources.crypto import keyring_from
@@ -103,6 +104,7 @@ async def delete(
     """Disconnect a source: its documents, chunks and run history go with it."""
     source = await service.DataSourceRepository(session, principal.organization_id).get(source_id)
     details = {"name": source.name, "type": source.type}
+    await lock_for_deletion(session, Document.data_source_id == source.id)
     record(session, principal, "source.delete", "data_source", source.id, details, request)
     await session.delete(source)
     await session.commit()

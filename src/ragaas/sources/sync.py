@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ragaas.documents.locks import lock_for_deletion
 from ragaas.documents.service import Upload, submit
 from ragaas.errors import AppError
 from ragaas.models import DataSource, Document, SyncRun, SyncStatus
@@ -207,13 +208,20 @@ async def _delete(
     keep: set[str] | None = None,
     only: str | None = None,
 ) -> int:
-    """Delete the source's documents not in ``keep``, or the one ``only``; chunks cascade."""
-    stmt = delete(Document).where(Document.data_source_id == source_id)
+    """Delete the source's documents not in ``keep``, or the one ``only``; chunks cascade.
+
+    What the run submitted so far is committed first: its updated documents stay locked until
+    commit, and the embedding job may be waiting to mark one of them ready (documents/locks.py)."""
+    await session.commit()
+    condition = Document.data_source_id == source_id
     if keep is not None:
-        stmt = stmt.where(Document.external_id.not_in(keep))
+        condition &= Document.external_id.not_in(keep)
     if only is not None:
-        stmt = stmt.where(Document.external_id == only)
-    deleted = (await session.execute(stmt.returning(Document.id))).all()
+        condition &= Document.external_id == only
+    await lock_for_deletion(session, condition)
+    deleted = (
+        await session.execute(delete(Document).where(condition).returning(Document.id))
+    ).all()
     return len(deleted)
 
 
