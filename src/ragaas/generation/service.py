@@ -197,7 +197,7 @@ class Answerer:
     ) -> uuid.UUID:
         """Write the query_history row (the query as the rules left it, e.g. redacted); commit."""
         session = session or guard.session
-        row = await record_query(
+        query_id = await record_query(
             session,
             guard.principal,
             kind="chat",
@@ -210,12 +210,12 @@ class Answerer:
         )
         await events.emit(
             session,
-            row.organization_id,
+            guard.principal.organization_id,
             events.GUARDRAIL_FIRED,
-            events.fired(guard, "chat", row.id),
+            events.fired(guard, "chat", query_id),
         )
         await session.commit()
-        return row.id
+        return query_id
 
 
 def _ms(started: float) -> float:
