@@ -16,6 +16,7 @@ from ragaas.cache.ratelimit import RateLimitMiddleware
 from ragaas.errors import install_error_handlers
 from ragaas.generation.service import Answerer
 from ragaas.jobs.supervisor import run_supervised
+from ragaas.kit.heap import freeze_startup_objects
 from ragaas.kit.logs import configure_logging
 from ragaas.mcp.http import PATH as MCP_PATH
 from ragaas.mcp.http import McpEndpoint
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime if runtime is not None else await asyncio.to_thread(build_runtime, settings)
         _attach(app, rt)
+        freeze_startup_objects()
         worker = await _start_worker(rt) if settings.workers_in_process else None
         preload = asyncio.create_task(_preload_lexical(app, rt))
         try:
