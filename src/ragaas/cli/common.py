@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any, NoReturn, TypeVar
 
 import typer
+import uvloop
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
@@ -44,6 +45,13 @@ def load_settings() -> Settings:
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion on a fresh event loop."""
     return asyncio.run(coroutine)
+
+
+def run_server(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a server's coroutine on uvloop, the loop uvicorn picks for its own processes: the
+    asyncio default costs a request ~0.3 ms more CPU in its selector and callbacks."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
 
 
 def resolve_database(settings: Settings) -> str:

@@ -26,6 +26,7 @@ from ragaas.cli.common import (
     load_settings,
     resolve_database,
     run,
+    run_server,
     split_list,
 )
 from ragaas.demo import DemoCredentials, seed_demo
@@ -93,7 +94,7 @@ def serve(
     migrate.upgrade(runtime.url)
     processes = processes or settings.api_processes
     if processes == 1:
-        run(_serve(runtime, host, port, tls))
+        run_server(_serve(runtime, host, port, tls))
         return
     run(_seed(runtime, host, port, tls))
     os.environ.update(process_environment(settings, runtime.url))
