@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ragaas.kit.pgvector_binary import BinaryVector
 from ragaas.retrieval.schemas import SearchFilters, SearchResult
 
 
@@ -49,7 +50,7 @@ async def dense_candidates(
     # Without iterative scans a filtered HNSW search silently returns only a few rows. (Both
     # settings in one round trip, for this transaction only.)
     await session.execute(_HNSW_SETTINGS, {"ef_search": str(max(40, int(limit)))})
-    params: dict[str, Any] = {"org": organization_id, "vec": _vector_literal(vector), "n": limit}
+    params: dict[str, Any] = {"org": organization_id, "vec": BinaryVector(vector), "n": limit}
     sql = (
         "SELECT c.id, 1 - (c.embedding <=> CAST(:vec AS vector)) AS score "
         "FROM chunks c JOIN documents d ON d.id = c.document_id "
@@ -139,7 +140,3 @@ async def with_neighbours(
     params = {"org": organization_id, "w": window, "ids": [r.chunk_id for r in results]}
     widened = {r.id: r.content for r in await session.execute(sql, params)}
     return [r.model_copy(update={"content": widened.get(r.chunk_id, r.content)}) for r in results]
-
-
-def _vector_literal(vector: list[float]) -> str:
-    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
