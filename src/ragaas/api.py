@@ -20,7 +20,12 @@ from ragaas.sources import endpoints as sources
 from ragaas.sso import endpoints as sso
 
 router = APIRouter()
+# Routing tries each router's routes in turn: the query routes, which carry almost all the load,
+# come first (behind a dozen routers a search spent ~0.4 ms of CPU just being routed).
 for module in (
+    retrieval,
+    generation,
+    openai_compat,
     health,
     auth,
     admin,
@@ -28,9 +33,6 @@ for module in (
     sources,
     configs,
     rules,
-    retrieval,
-    generation,
-    openai_compat,
     queries,
     analytics,
     alerts,
