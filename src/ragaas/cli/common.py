@@ -48,8 +48,8 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def run_server(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a server's coroutine on uvloop, the loop uvicorn picks for its own processes: the
-    asyncio default costs a request ~0.3 ms more CPU in its selector and callbacks."""
+    """Run a server's coroutine on uvloop, the loop uvicorn picks for its own processes (each
+    request spends less CPU in the loop than on asyncio's default selector loop)."""
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(coroutine)
 
