@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gc
 
-_frozen = False
-
 
 def freeze_startup_objects() -> None:
     """Move what start-up allocated (modules, models, settings) where the collector never looks;
@@ -15,9 +13,7 @@ def freeze_startup_objects() -> None:
     collection walks them all — ~100 ms on these machines — in the middle of whichever request
     triggered it. Frozen, they are skipped, and a full collection walks only what came later.
     """
-    global _frozen
-    if _frozen:
+    if gc.get_freeze_count():
         return
-    _frozen = True
     gc.collect()
     gc.freeze()

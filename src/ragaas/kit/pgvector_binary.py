@@ -1,8 +1,9 @@
 """Vectors sent to PostgreSQL in pgvector's binary format instead of as text.
 
-A query vector as a '[0.0123,...]' literal costs ~0.25 ms of Python to format (384 floats) and
-the server as much to parse; packed, it is a ~10 µs ``struct.pack``. The parameter goes out with
-no declared type, so the statement must say what it is: ``CAST(:vec AS vector)``.
+A query vector as a '[0.0123,...]' literal costs ~0.25 ms of Python to format (384 floats), and
+seven significant digits are not always the exact float4; packed, it is a ~10 µs
+``struct.pack``. The parameter goes out with no declared type, so the statement must say what it
+is: ``CAST(:vec AS vector)``.
 """
 
 from __future__ import annotations
