@@ -26,8 +26,7 @@ async def test_iterative_scans_and_the_depth_are_set_for_the_search_transaction(
 ) -> None:
     # One connection throughout: after the rollback a pooled session may get another backend,
     # where pgvector's settings do not exist until its library is loaded (flaky in some orders).
-    async with runtime.engine.connect() as connection:
-        session = AsyncSession(bind=connection)
+    async with runtime.engine.connect() as connection, AsyncSession(bind=connection) as session:
         assert (
             await dense_candidates(
                 session, tenant.organization_id, [0.05] * 384, SearchFilters(labels=["x"]), 120
@@ -39,7 +38,6 @@ async def test_iterative_scans_and_the_depth_are_set_for_the_search_transaction(
         await session.rollback()
         after = (await session.execute(_SETTINGS)).one()
         assert (after.scan, after.ef) == ("off", "40")  # pgvector's defaults again
-        await session.close()
 
 
 async def test_a_query_vector_reaches_postgresql_exactly_as_float4s(runtime: Runtime) -> None:
